@@ -1,0 +1,22 @@
+"""gluon_style: neural style transfer on MXNet/Gluon.
+
+    import gluon_style as gs
+    gs.seed(0)
+    image, history = gs.stylize("tubingen", "vangogh_starry_night", size=384)
+"""
+from .runtime import default_threads as _default_threads
+
+_default_threads()  # before mxnet is imported anywhere below
+
+from .runtime import seed, get_ctx  # noqa: E402
+from .image import load_image, preprocess, postprocess, save_image, resize  # noqa: E402
+from .vgg import vgg_features, vgg19_features, vgg16_features, layer_names  # noqa: E402
+from .losses import content_loss, gram, style_loss, tv_loss  # noqa: E402
+from .optimize import stylize, StyleConfig  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = [
+    "seed", "get_ctx", "load_image", "preprocess", "postprocess", "save_image", "resize",
+    "vgg_features", "vgg19_features", "vgg16_features", "layer_names",
+    "content_loss", "gram", "style_loss", "tv_loss", "stylize", "StyleConfig",
+]

@@ -1,0 +1,119 @@
+"""Command line: ``python -m gluon_style {stylize,list-images,fetch}``.
+
+The ``stylize`` options are generated from ``gluon_style.stylize``'s signature
+(names, types, defaults) and its docstring (help), so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+
+from . import data, optimize, weights
+from .vgg import POOLINGS
+
+CHOICES = {"init": optimize.INITS, "optimizer": optimize.OPTIMIZERS, "pooling": POOLINGS,
+           "weights": ("auto", "caffe", "gluon")}
+
+
+def _param_help(func) -> dict[str, str]:
+    """``name -> description`` from a numpy-style 'Parameters' section."""
+    doc = inspect.getdoc(func) or ""
+    section = doc.split("Parameters\n----------\n", 1)[-1].split("\n\n", 1)[0]
+    helps, names = {}, []
+    for line in section.splitlines():
+        m = re.match(r"^(\w[\w, ]*) : ", line)
+        if m:
+            names = [n.strip() for n in m[1].split(",")]
+        elif names and line.startswith("    "):
+            for n in names:
+                helps[n] = (helps.get(n, "") + " " + line.strip()).strip()
+    return helps
+
+
+def _list_of(kind):
+    def parse(text: str):
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        return tuple(kind(s) for s in items)
+    parse.__name__ = f"comma-separated {kind.__name__}s"
+    return parse
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    helps = _param_help(optimize.stylize)
+    for p in inspect.signature(optimize.stylize).parameters.values():
+        if p.kind is not p.KEYWORD_ONLY or p.name in ("callback", "progress"):
+            continue
+        flag, ann = "--" + p.name.replace("_", "-"), str(p.annotation)
+        shown = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else "%(default)s"
+        kwargs = dict(default=p.default, help=f"{helps.get(p.name, '')} (default: {shown})")
+        if ann == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif ann.startswith("tuple[str"):
+            kwargs.update(type=_list_of(str), metavar="A,B,...")
+        elif ann.startswith("tuple[float"):
+            kwargs.update(type=_list_of(float), metavar="W1,W2,...")
+        else:
+            kwargs["type"] = {"int": int, "float": float}.get(ann, str)
+        if p.name in CHOICES:
+            kwargs["choices"] = CHOICES[p.name]
+        parser.add_argument(flag, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gluon_style",
+                                     description="Neural style transfer on MXNet/Gluon.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    st = sub.add_parser("stylize", help="render a content image in the style of a painting")
+    st.add_argument("content", nargs="?", default=data.DEFAULT_CONTENT,
+                    help="content image: a file or a registered name (default: %(default)s)")
+    st.add_argument("style", nargs="?", default=data.DEFAULT_STYLE,
+                    help="style image: a file or a registered name (default: %(default)s)")
+    st.add_argument("-o", "--output", required=True,
+                    help="output image (.jpg or .png); settings and loss history go to the .json beside it")
+    st.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_settings(st)
+
+    ls = sub.add_parser("list-images", help="list the registered image names")
+    ls.add_argument("--role", choices=("content", "style"))
+
+    sub.add_parser("fetch", help="download (or find in $GLUON_STYLE_IMAGES) the VGG-19 weights "
+                                 "and every registered image, once")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list-images":
+            for name in data.names(args.role):
+                print(f"{name:<34} {data.describe(name)}")
+        elif args.command == "fetch":
+            print(f"VGG-19 weights: {weights.caffe_vgg19_file()}")
+            for path in data.fetch_all():
+                print(f"image: {path}")
+        else:
+            return _stylize(args)
+    except (ValueError, KeyError, RuntimeError, ConnectionError, FileNotFoundError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _stylize(args) -> int:
+    from PIL import Image
+
+    from .image import ImageError
+
+    if not Image.registered_extensions().get(args.output[args.output.rfind("."):].lower()):
+        raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
+    names = [f.name for f in optimize.dataclasses.fields(optimize.StyleConfig)]
+    config = optimize.StyleConfig(**{n: getattr(args, n) for n in names})
+    image, history = config.run(progress=not args.quiet)
+    sidecar = optimize.write_result(args.output, image, config, history)
+    last = history[-1]
+    print(f"wrote {args.output} and {sidecar} ({last['step']} steps, {last['seconds']:.0f} s, "
+          f"final loss {last['total']:.4g})")
+    return 0

@@ -1,0 +1,167 @@
+"""Loading, resizing, (de)normalizing and saving images.
+
+The network sees ImageNet-normalized RGB: ``(x / 255 - mean) / std`` per channel,
+as a float32 NCHW NDArray. ``postprocess`` undoes exactly that.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mxnet as mx
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .files import atomic_path
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# VGG's five 2x2 poolings halve the image five times: below 32 px pool5 is empty.
+MIN_SIDE = 32
+# Largest working image (H*W). 2048x2048 fits; beyond 4096x4096 a VGG-19 pass
+# needs tens of GiB.
+MAX_PIXELS = 4096 * 4096
+# Largest file we agree to decode at all (Pillow's own bomb guard is 179 MP).
+MAX_INPUT_PIXELS = 100_000_000
+
+
+class ImageError(ValueError):
+    """An image could not be used; the message names the file and the problem."""
+
+
+def load_image(path_or_name, *, max_size: int | None = None,
+               shape: tuple[int, int] | None = None) -> Image.Image:
+    """Load an image file or a registered image name as an RGB ``PIL.Image``.
+
+    Parameters
+    ----------
+    path_or_name : str or os.PathLike
+        A file Pillow can read, or a name from ``gluon_style.data`` (see
+        ``python -m gluon_style list-images``).
+    max_size : int, optional
+        Resize so the longer side is ``max_size`` pixels, keeping the aspect.
+    shape : (int, int), optional
+        Resize to exactly ``(height, width)``. Give at most one of the two.
+
+    Any mode is converted to RGB: grey, palette, CMYK, 16-bit; transparency is
+    composited onto white; the EXIF orientation is applied.
+    """
+    if isinstance(path_or_name, Image.Image):
+        image, label = path_or_name, "<image>"
+    else:
+        image, label = _open(path_or_name)
+    image = to_rgb(image, label=label)
+    w, h = image.size
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(f"{label}: image is {w}x{h} px; the network needs at least "
+                         f"{MIN_SIDE} px on each side")
+    if max_size is not None or shape is not None:
+        image = resize(image, max_size=max_size, shape=shape, label=label)
+    return image
+
+
+def _open(path_or_name) -> tuple[Image.Image, str]:
+    from . import data
+
+    path = Path(os.fspath(path_or_name)).expanduser()
+    if not path.exists():
+        if data.is_registered(str(path_or_name)):
+            return data.load(str(path_or_name)), str(path_or_name)
+        raise ImageError(f"{path}: no such file (nor a registered image name; "
+                         "see `python -m gluon_style list-images`)")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a directory, not an image file")
+    try:
+        image = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{path}: {e}") from None
+    if image.width * image.height > MAX_INPUT_PIXELS:
+        raise ImageError(f"{path}: {image.width}x{image.height} px is over the "
+                         f"{MAX_INPUT_PIXELS:,}-pixel limit for input files; downscale it first")
+    try:
+        image.load()
+    except (OSError, SyntaxError) as e:  # Pillow: "image file is truncated", broken data
+        raise ImageError(f"{path}: truncated or corrupt image ({e})") from None
+    return image, str(path)
+
+
+def to_rgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB (see ``load_image``)."""
+    image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        a = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if (mode.startswith("I;16") or a.max() > 255) else 255.0
+        a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L").convert("RGB")
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        return image.convert("RGB")
+    except (ValueError, OSError) as e:
+        raise ImageError(f"{label}: cannot convert mode {mode} to RGB ({e})") from None
+
+
+def resize(image: Image.Image, *, max_size: int | None = None,
+           shape: tuple[int, int] | None = None, label: str = "<image>") -> Image.Image:
+    """Resize to a longer side of ``max_size`` (aspect kept) or to ``shape=(H, W)``."""
+    if (max_size is None) == (shape is None):
+        raise ValueError("give exactly one of max_size and shape")
+    if shape is not None:
+        h, w = int(shape[0]), int(shape[1])
+    else:
+        scale = max_size / max(image.size)
+        w = max(1, round(image.width * scale))
+        h = max(1, round(image.height * scale))
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"{label}: resizing to {w}x{h} px leaves less than the "
+                         f"{MIN_SIDE} px the network needs on each side; use a larger size")
+    if h * w > MAX_PIXELS:
+        side = int((MAX_PIXELS * max(h, w) / min(h, w)) ** 0.5)
+        raise ImageError(f"{label}: {w}x{h} px is over the {MAX_PIXELS:,}-pixel cap; "
+                         f"lower the size (--size {side} or less for this aspect)")
+    if (w, h) == image.size:
+        return image
+    return image.resize((w, h), Image.LANCZOS)
+
+
+def preprocess(image, *, ctx=None) -> mx.nd.NDArray:
+    """RGB image (PIL or HxWx3 uint8 array) -> normalized (1, 3, H, W) float32 NDArray."""
+    a = np.asarray(image, dtype=np.float32)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ImageError(f"expected an HxWx3 RGB image, got an array of shape {a.shape}")
+    a = (a / 255.0 - np.array(IMAGENET_MEAN, np.float32)) / np.array(IMAGENET_STD, np.float32)
+    return mx.nd.array(a.transpose(2, 0, 1)[None], ctx=ctx or mx.cpu(), dtype=np.float32)
+
+
+def postprocess(X: mx.nd.NDArray) -> np.ndarray:
+    """Normalized (1, 3, H, W) or (3, H, W) NDArray -> clipped HxWx3 uint8 array."""
+    a = X.asnumpy() if isinstance(X, mx.nd.NDArray) else np.asarray(X)
+    if a.ndim == 4:
+        if a.shape[0] != 1:
+            raise ValueError(f"postprocess takes one image, got a batch of {a.shape[0]}")
+        a = a[0]
+    a = a.transpose(1, 2, 0) * np.array(IMAGENET_STD, np.float32) + np.array(IMAGENET_MEAN, np.float32)
+    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_image(image, path: str | os.PathLike, *, quality: int = 95) -> Path:
+    """Save a PIL image, uint8 HxWx3 array or normalized NDArray atomically."""
+    if isinstance(image, mx.nd.NDArray):
+        image = postprocess(image)
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image extension {path.suffix!r} (use .png or .jpg)")
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+    return path

@@ -1,0 +1,88 @@
+"""Process-wide set-up: OpenMP threads, seeding, and the compute context.
+
+``default_threads()`` must run before ``import mxnet``: MXNet reads
+``OMP_NUM_THREADS`` once, when its library loads. ``gluon_style/__init__.py``
+calls it first thing.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+THREADS_ENV = "OMP_NUM_THREADS"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Set ``OMP_NUM_THREADS`` to the available cores unless the user set it.
+
+    Measured on a 2-core machine (benchmarks/step_time.py): without this,
+    MXNet 1.9.1 ran a VGG-19 step as slowly as with one thread.
+    """
+    if not os.environ.get(THREADS_ENV):
+        os.environ[THREADS_ENV] = str(available_cores())
+    return int(os.environ[THREADS_ENV])
+
+
+def seed(n: int) -> None:
+    """Seed ``random``, NumPy and MXNet (all contexts) with ``n``.
+
+    Same seed, same CPU, same thread count: same pixels.
+    """
+    import mxnet as mx
+    import numpy as np
+
+    random.seed(n)
+    np.random.seed(n)
+    mx.random.seed(n)
+
+
+def get_ctx(ctx=None):
+    """Turn ``None``, ``'cpu'``, ``'gpu'``, ``'gpu:1'`` or an ``mx.Context`` into a context.
+
+    Asking for a GPU that is not there raises ``ValueError`` with what MXNet sees,
+    instead of MXNet's failure at the first operation.
+    """
+    import mxnet as mx
+
+    if ctx is None:
+        return mx.cpu()
+    if isinstance(ctx, mx.Context):
+        device, index = ctx.device_type, ctx.device_id
+    else:
+        name, _, idx = str(ctx).strip().lower().partition(":")
+        if name not in ("cpu", "gpu") or (idx and not idx.isdigit()):
+            raise ValueError(f"unknown context {ctx!r}: use 'cpu', 'gpu' or 'gpu:N'")
+        device, index = name, int(idx or 0)
+    if device == "cpu":
+        return mx.cpu()
+    if device != "gpu":
+        raise ValueError(f"unsupported context {ctx!r}: use 'cpu', 'gpu' or 'gpu:N'")
+    found = num_gpus()
+    if index >= found:
+        from mxnet.runtime import Features
+
+        cuda = Features().is_enabled("CUDA")
+        hint = ("" if cuda else
+                " This MXNet build has no CUDA support; install a CUDA build "
+                "(e.g. pip install mxnet-cu112==1.9.1) on a machine with an NVIDIA GPU.")
+        raise ValueError(f"GPU {index} was requested but MXNet sees {found} GPU(s).{hint} "
+                         "Use ctx='cpu' (--ctx cpu) to run on the CPU.")
+    return mx.gpu(index)
+
+
+def num_gpus() -> int:
+    """GPUs MXNet can use (0 on a CPU-only build)."""
+    import mxnet as mx
+
+    try:
+        return mx.context.num_gpus()
+    except mx.base.MXNetError:
+        return 0
