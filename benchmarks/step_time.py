@@ -1,0 +1,86 @@
+"""Seconds per optimization step of ``gluon_style.stylize`` and the GFLOP/s it implies.
+
+A step = one forward pass of the frozen VGG-19 up to the deepest requested layer,
+the loss terms, and one backward pass to the image (no weight gradients: they
+are frozen). FLOPs are counted from the layer shapes: a 3x3 convolution from C
+to K channels on an HxW map costs 2*9*C*K*H*W multiply-adds-as-two, once forward
+and once more for the gradient with respect to its input; a Gram matrix costs
+2*C*C*H*W, twice (forward and backward). Pooling/ReLU/elementwise are ignored.
+
+Peak FP32 = cores x clock x FLOPs per cycle, with FLOPs per cycle from the
+vector units the CPU reports: AVX-512 with two FMA ports 64, AVX2+FMA 32
+(two 256-bit FMA ports: 2 x 8 lanes x 2), AVX 16, else SSE 8.
+
+    python benchmarks/step_time.py [--steps 6] [--sizes 384x512,512x683]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+
+import gluon_style as gs
+from gluon_style.optimize import GATYS_STYLE_LAYERS
+from gluon_style.vgg import layer_names, vgg_spec
+
+
+def step_flops(H: int, W: int, layers) -> float:
+    names = layer_names(19)
+    cut = max(names.index(n) for n in layers)
+    _, channels = vgg_spec[19]
+    flops, c_in, h, w = 0.0, 3, H, W
+    for name in names[: cut + 1]:
+        block = int(name[4])
+        if name.startswith("conv"):
+            k = channels[block - 1]
+            flops += 2 * (2 * 9 * c_in * k * h * w)        # forward + input gradient
+            c_in = k
+        elif name.startswith("pool"):
+            h, w = h // 2, w // 2
+        if name in GATYS_STYLE_LAYERS and name in layers:
+            flops += 2 * (2 * c_in * c_in * h * w)         # Gram forward + backward
+    return flops
+
+
+def peak_gflops() -> tuple[float, str]:
+    cpuinfo = open("/proc/cpuinfo").read()
+    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
+    mhz = max(float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.M))
+    if "avx512f" in flags:
+        per_cycle, unit = 64, "AVX-512 FMA x2"
+    elif {"avx2", "fma"} <= flags:
+        per_cycle, unit = 32, "AVX2 FMA x2 (2 ports x 8 lanes x 2)"
+    elif "avx" in flags:
+        per_cycle, unit = 16, "AVX"
+    else:
+        per_cycle, unit = 8, "SSE"
+    cores = len(os.sched_getaffinity(0))
+    peak = cores * mhz / 1000 * per_cycle
+    return peak, f"{cores} cores x {mhz / 1000:.3f} GHz x {per_cycle} FLOP/cycle [{unit}]"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--sizes", default="384x512,512x683", help="HxW list")
+    args = parser.parse_args()
+    layers = ("relu4_2",) + GATYS_STYLE_LAYERS
+    peak, how = peak_gflops()
+    print(f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; peak FP32 {peak:.1f} GFLOP/s = {how}")
+    for hw in args.sizes.split(","):
+        H, W = map(int, hw.split("x"))
+        shape = (H, W)
+        content = gs.load_image("astronaut", shape=shape)
+        _, history = gs.stylize(content, "coffee", size=max(shape), steps=args.steps + 1,
+                                content_layers=layers[:1], style_layers=layers[1:], progress=False)
+        # step 0 includes graph building; the final record is a forward-only evaluation
+        per_step = [b["seconds"] - a["seconds"] for a, b in zip(history[1:-1], history[2:-1])]
+        sec = statistics.median(per_step)
+        gflop = step_flops(H, W, layers) / 1e9
+        print(f"{H}x{W}: {sec:.3f} s/step (median of {len(per_step)}), {gflop:.1f} GFLOP/step, "
+              f"{gflop / sec:.1f} GFLOP/s = {100 * gflop / sec / peak:.0f}% of peak")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""End to end through `python -m gluon_style`, as a user runs it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from conftest import mirror_or_cache_has
+
+
+def run(*args, check=True):
+    r = subprocess.run([sys.executable, "-m", "gluon_style", *args], capture_output=True, text=True,
+                       env={**os.environ, "TQDM_DISABLE": "1"})
+    if check and r.returncode != 0:
+        raise AssertionError(r.stderr)
+    return r
+
+
+def test_list_images():
+    out = run("list-images").stdout
+    assert "vangogh_starry_night" in out and "astronaut" in out
+    assert len(out.strip().splitlines()) == 23
+    styles = run("list-images", "--role", "style").stdout.strip().splitlines()
+    assert len(styles) == 12
+
+
+def test_bad_inputs_exit_cleanly_and_write_nothing(tmp_path):
+    out = tmp_path / "o.png"
+    r = run("stylize", str(tmp_path / "missing.jpg"), "coffee", "-o", str(out), check=False)
+    assert r.returncode == 2 and "missing.jpg: no such file" in r.stderr and "Traceback" not in r.stderr
+    r = run("stylize", "astronaut", "coffee", "-o", str(out), "--ctx", "gpu:0", check=False)
+    assert r.returncode == 2 and "GPU 0 was requested" in r.stderr
+    r = run("stylize", "astronaut", "coffee", "-o", str(tmp_path / "o.tiff2"), check=False)
+    assert r.returncode == 2 and "unknown image extension" in r.stderr
+    r = run("stylize", "astronaut", "coffee", "-o", str(out), "--style-layers", "relu9_1", check=False)
+    assert r.returncode == 2 and "valid names are" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.pretrained
+def test_stylize_writes_image_and_sidecar(tmp_path):
+    out = tmp_path / "sub" / "chelsea.png"
+    r = run("stylize", "chelsea", "coffee", "-o", str(out), "--size", "64", "--steps", "4",
+            "--style-layers", "relu1_1,relu2_1", "--seed", "5")
+    assert "wrote" in r.stdout
+    assert Image.open(out).size == (64, 43)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["settings"]["content"] == "chelsea" and meta["settings"]["steps"] == 4
+    assert meta["settings"]["style_layers"] == ["relu1_1", "relu2_1"]
+    assert meta["settings"]["seed"] == 5 and meta["versions"]["mxnet"] == "1.9.1"
+    steps = [h["step"] for h in meta["history"]]
+    assert steps == [0, 1, 2, 3, 4]
+    assert meta["history"][-1]["total"] < meta["history"][0]["total"]
+
+
+@pytest.mark.pretrained
+@pytest.mark.skipif(not (mirror_or_cache_has("tubingen.jpg") and mirror_or_cache_has("vangogh_starry_night.jpg")),
+                    reason="the default images are neither mirrored nor cached here")
+def test_defaults_need_only_an_output_path(tmp_path):
+    out = tmp_path / "default.jpg"
+    run("stylize", "-o", str(out), "--size", "48", "--steps", "2")
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["settings"]["content"] == "tubingen"
+    assert meta["settings"]["style"] == "vangogh_starry_night"
+    assert Image.open(out).size == (48, 36)

@@ -1,0 +1,89 @@
+import dataclasses
+import inspect
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import gluon_style as gs
+from gluon_style import optimize
+
+TINY = dict(size=48, content_layers=("relu2_2",), style_layers=("relu1_1", "relu2_1"),
+            pretrained=False, progress=False)
+
+
+@pytest.mark.parametrize("optimizer", ["normalized_gd", "adam"])
+def test_loss_falls(optimizer):
+    image, history = gs.stylize("astronaut", "coffee", steps=15, optimizer=optimizer, init="noise",
+                                lr=0.05, **TINY)
+    assert image.shape == (48, 48, 3) and image.dtype == np.uint8
+    assert [h["step"] for h in history] == list(range(16))
+    assert history[-1]["total"] < 0.5 * history[0]["total"]
+    assert set(history[0]) == {"step", "content", "style", "tv", "total", "lr", "seconds"}
+
+
+def test_lr_decays_stepwise():
+    _, history = gs.stylize("astronaut", "coffee", steps=5, lr=0.1, lr_decay=0.5,
+                            lr_decay_every=2, **TINY)
+    assert [h["lr"] for h in history] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+
+
+def test_same_seed_same_pixels():
+    runs = [gs.stylize("astronaut", "coffee", steps=4, init="noise", seed=s, **TINY)[0]
+            for s in (3, 3, 4)]
+    assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_divergence_names_the_step_and_suggests_lower_lr():
+    with pytest.raises(FloatingPointError, match=r"at step \d+ .*lower the learning rate"):
+        gs.stylize("astronaut", "coffee", steps=5, lr=1e30, **TINY)
+
+
+def test_interrupt_returns_best_image_so_far():
+    seen = []
+
+    def stop_at_three(record, X):
+        seen.append(record["step"])
+        if record["step"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted after 4 steps"):
+        image, history = gs.stylize("astronaut", "coffee", steps=50, callback=stop_at_three, **TINY)
+    assert seen == [0, 1, 2, 3] and len(history) == 4
+    assert image.shape == (48, 48, 3)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(init="zeros"), "invalid init"), (dict(optimizer="sgd"), "invalid optimizer"),
+    (dict(style_layers=("relu9_9",)), "unknown VGG-19 layer"),
+    (dict(style_layer_weights=(1.0,)), "1 style_layer_weights for 2"),
+    (dict(ctx="gpu:0"), "GPU 0 was requested"),
+])
+def test_bad_settings_fail_before_any_work(bad, match):
+    with pytest.raises(ValueError, match=match):
+        gs.stylize("astronaut", "coffee", steps=1, **{**TINY, **bad})
+
+
+def test_config_is_frozen_and_mirrors_the_signature():
+    params = inspect.signature(gs.stylize).parameters
+    fields = {f.name: f for f in dataclasses.fields(gs.StyleConfig)}
+    assert set(fields) == set(params) - {"callback", "progress"}
+    for name, f in fields.items():
+        if name not in ("content", "style"):
+            assert f.default == params[name].default
+    config = gs.StyleConfig(content="astronaut", style="coffee", steps=2, init="noise",
+                            **{k: v for k, v in TINY.items() if k != "progress"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.steps = 3
+    image, _ = config.run(progress=False)
+    direct, _ = gs.stylize("astronaut", "coffee", steps=2, init="noise", **TINY)
+    assert_array_equal(image, direct)
+
+
+@pytest.mark.pretrained
+def test_style_statistics_move_toward_the_painting():
+    """With real weights the Gram loss to the style image drops and content stays close."""
+    _, history = gs.stylize("astronaut", "coffee", size=64, steps=20, progress=False)
+    assert history[-1]["style"] < 0.3 * history[0]["style"]
+    assert history[0]["content"] == 0 and history[-1]["total"] < history[0]["total"]

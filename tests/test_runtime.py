@@ -1,0 +1,48 @@
+import os
+import random
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import gluon_style as gs
+
+
+def test_seed_repeats_every_generator():
+    def draw():
+        return random.random(), np.random.rand(), mx.nd.random.uniform(shape=(3,)).asnumpy().tolist()
+
+    gs.seed(7)
+    first = draw()
+    gs.seed(7)
+    assert draw() == first
+    gs.seed(8)
+    assert draw() != first
+
+
+def test_contexts():
+    assert gs.get_ctx("cpu") == mx.cpu() and gs.get_ctx(None) == mx.cpu()
+    assert gs.get_ctx(mx.cpu()) == mx.cpu()
+    with pytest.raises(ValueError, match="unknown context"):
+        gs.get_ctx("tpu")
+
+
+@pytest.mark.skipif(mx.context.num_gpus() > 0, reason="this machine has a GPU")
+@pytest.mark.parametrize("ctx", ["gpu", "gpu:1", mx.gpu(0)])
+def test_missing_gpu_is_a_clear_error(ctx):
+    with pytest.raises(ValueError, match=r"GPU \d was requested but MXNet sees 0 GPU.*--ctx cpu"):
+        gs.get_ctx(ctx)
+
+
+def _threads_in_child(env):
+    code = "import gluon_style, os; print(os.environ['OMP_NUM_THREADS'])"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_threads_default_to_cores_but_user_wins():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    assert _threads_in_child(env) == str(len(os.sched_getaffinity(0)))
+    assert _threads_in_child({**env, "OMP_NUM_THREADS": "1"}) == "1"

@@ -1,0 +1,93 @@
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd
+from mxnet.gluon import nn
+from mxnet.gluon.model_zoo import vision
+from numpy.testing import assert_allclose
+
+import gluon_style as gs
+from gluon_style import vgg, weights
+
+
+def test_layer_indices_match_the_tutorial():
+    names = vgg.layer_names(19)
+    # the Gluon tutorial's style indices [0, 5, 10, 19, 28] and content index [25]
+    assert [names[i] for i in (0, 5, 10, 19, 28)] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert names[25] == "conv4_4" and names[36] == "pool5" and len(names) == 37
+    assert len(vgg.layer_names(16)) == 31
+
+
+@pytest.mark.parametrize("num_layers", [16, 19])
+def test_names_match_the_model_zoo_layers(num_layers):
+    features = vision.get_vgg(num_layers).features
+    kinds = {"conv": nn.Conv2D, "relu": nn.Activation, "pool": nn.MaxPool2D}
+    for i, name in enumerate(vgg.layer_names(num_layers)):
+        assert isinstance(features[i], kinds[name[:4]]), (i, name)
+
+
+def test_unknown_layer_lists_valid_names():
+    with pytest.raises(ValueError, match="unknown VGG-19 layer.*conv6_1.*valid names are: conv1_1, relu1_1"):
+        gs.vgg19_features(["conv6_1"], pretrained=False)
+    with pytest.raises(ValueError, match=r"options are \[11, 13, 16, 19\]"):
+        vgg.layer_names(12)
+    with pytest.raises(ValueError, match="pooling"):
+        gs.vgg19_features(["conv1_1"], pretrained=False, pooling="min")
+
+
+def test_truncated_frozen_single_pass():
+    gs.seed(0)
+    net = gs.vgg19_features(["relu1_1", "conv3_2"], pretrained=False, pooling="avg")
+    assert len(net.body) == vgg.layer_names().index("conv3_2") + 1
+    assert any(isinstance(layer, nn.AvgPool2D) for layer in net.body)
+    assert not any(isinstance(layer, nn.MaxPool2D) for layer in net.body)
+    X = mx.nd.random.normal(shape=(1, 3, 40, 48))
+    X.attach_grad()
+    with autograd.record():
+        out = net(X)
+        loss = out["conv3_2"].sum() + out["relu1_1"].sum()
+    loss.backward()
+    assert out["relu1_1"].shape == (1, 64, 40, 48) and out["conv3_2"].shape == (1, 256, 10, 12)
+    assert out["relu1_1"].min().asscalar() >= 0
+    assert float(X.grad.abs().sum().asscalar()) > 0
+    for p in net.collect_params().values():
+        assert p.grad_req == "null"
+    # hybridized gives the same features
+    net.hybridize()
+    again = net(X)
+    assert_allclose(again["conv3_2"].asnumpy(), out["conv3_2"].asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_gluon_zoo_params_are_accepted(tmp_cache):
+    """A model-zoo vgg16 .params file (structural names) loads into vgg16_features."""
+    mx.random.seed(0)
+    zoo = vision.get_vgg(16)
+    zoo.features.initialize(mx.init.Xavier())
+    X = mx.nd.random.normal(shape=(1, 3, 32, 32))
+    zoo.features(X)                                       # finishes deferred initialization
+    expected = zoo.features[:23](X)                       # up to relu4_3 (index 22)
+    models = tmp_cache / "models"
+    models.mkdir()
+    params = {f"features.{k}": p.data() for k, p in zoo.features._collect_params_with_prefix().items()}
+    mx.nd.save(str(models / "vgg16-e660d456.params"), params)
+    net = gs.vgg16_features(["relu4_3"], progress=False)
+    assert net.weights_source == "gluon" and len(net.weights_sha256) == 64
+    assert_allclose(net(X)["relu4_3"].asnumpy(), expected.asnumpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_vgg16_without_params_explains(tmp_cache):
+    with pytest.raises(weights.WeightsUnavailableError, match="no Gluon model-zoo vgg16 params"):
+        gs.vgg16_features(["relu2_2"])
+
+
+@pytest.mark.pretrained
+def test_pretrained_features_differ_from_random():
+    X = gs.preprocess(gs.load_image("astronaut", max_size=64))
+    real = gs.vgg19_features(["relu1_1"], progress=False)
+    assert real.weights_source == "caffe"
+    a = real(X)["relu1_1"].asnumpy()
+    gs.seed(0)
+    b = gs.vgg19_features(["relu1_1"], pretrained=False)(X)["relu1_1"].asnumpy()
+    assert a.shape == b.shape and not np.allclose(a, b)
+    # ImageNet first-layer filters respond strongly to an edge-rich photo, few channels are dead
+    assert (a.reshape(64, -1).max(axis=1) > 0).mean() > 0.9
