@@ -125,8 +125,11 @@ def stylize(content, style, *,
         raise ValueError(f"invalid optimizer {optimizer!r}; options are {OPTIMIZERS}")
     if steps < 0 or size < 1 or lr <= 0 or lr_decay_every < 1:
         raise ValueError("steps must be >= 0, size >= 1, lr > 0 and lr_decay_every >= 1")
-    content_layers = check_layers(content_layers)
-    style_layers = check_layers(style_layers)
+    # An empty list switches a term off (the reconstructions of Gatys et al., Fig. 1).
+    content_layers = check_layers(content_layers) if content_layers else []
+    style_layers = check_layers(style_layers) if style_layers else []
+    if not content_layers and not style_layers:
+        raise ValueError("give at least one content or style layer")
     if style_layer_weights is None:
         channels = layer_channels()
         style_layer_weights = [1.0 / channels[name] ** 2 for name in style_layers]
@@ -138,7 +141,7 @@ def stylize(content, style, *,
 
     content_img = load_image(content, max_size=size)
     style_img = load_image(style, max_size=size)
-    net = vgg19_features(list(dict.fromkeys(content_layers + style_layers)), pretrained=pretrained,
+    net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
                          pooling=pooling, weights=weights, ctx=ctx, progress=progress)
     net.hybridize(static_alloc=True)
 
@@ -156,11 +159,14 @@ def stylize(content, style, *,
         X = mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
     X.attach_grad()
 
+    def total_of(terms):
+        return mx.nd.add_n(*terms) if terms else mx.nd.zeros((1,), ctx=ctx)
+
     def loss_terms(feats):
-        c = mx.nd.add_n(*[content_weight * losses.content_loss(feats[n], Y)
-                          for n, Y in zip(content_layers, content_Y)])
-        s = mx.nd.add_n(*[w * losses.style_loss(feats[n], G)
-                          for n, w, G in zip(style_layers, layer_w, style_G)])
+        c = total_of([content_weight * losses.content_loss(feats[n], Y)
+                      for n, Y in zip(content_layers, content_Y)])
+        s = total_of([w * losses.style_loss(feats[n], G)
+                      for n, w, G in zip(style_layers, layer_w, style_G)])
         t = tv_weight * losses.tv_loss(X)
         return c, s, t
 
@@ -216,6 +222,24 @@ def stylize(content, style, *,
     finally:
         bar.close()
     return postprocess(result), history
+
+
+def gatys_weights(ratio: float, *, content_layer: str, shape: tuple[int, int],
+                  style_layers: tuple[str, ...]) -> dict:
+    """Our weights for Gatys et al.'s content/style ratio alpha/beta (their Fig. 3).
+
+    Gatys: alpha * 1/2 sum (F - P)^2 + beta * sum_l w_l / (4 N_l^2 M_l^2) sum (G_l - A_l)^2,
+    with w_l = 1/L and an unnormalized Gram G. Ours are means (see losses.py):
+    c = sum (F - P)^2 / (N M) and s_l = sum (G_l - A_l)^2 / (N_l^2 M_l^2). Dividing
+    their total by alpha N M / 2 gives c + (beta/alpha) / (2 N M) * sum_l s_l / L,
+    N and M being the content layer's channels and positions at this image ``shape``.
+    """
+    from .vgg import layer_table
+
+    rows = {r["name"]: r for r in layer_table(19, height=shape[0], width=shape[1])}
+    n, h, w = rows[content_layer]["shape"]
+    return {"content_weight": 1.0, "style_weight": (1.0 / ratio) / (2.0 * n * h * w),
+            "style_layer_weights": tuple(1.0 / len(style_layers) for _ in style_layers)}
 
 
 def _settings_fields():

@@ -48,6 +48,25 @@ def layer_channels(num_layers: int = 19) -> dict[str, int]:
     return out
 
 
+def layer_table(num_layers: int = 19, *, height: int = 224, width: int = 224) -> list[dict]:
+    """One row per layer: name, output shape (C, H, W) and receptive field in input pixels.
+
+    A 3x3 stride-1 convolution widens the receptive field by 2 x (the current
+    stride in input pixels); a 2x2 stride-2 pooling by 1 x that stride, and
+    doubles the stride.
+    """
+    channels = layer_channels(num_layers)
+    rows, rf, jump, h, w = [], 1, 1, height, width
+    for name in layer_names(num_layers):
+        if name.startswith("conv"):
+            rf += 2 * jump
+        elif name.startswith("pool"):
+            rf += jump
+            jump, h, w = jump * 2, h // 2, w // 2
+        rows.append({"name": name, "shape": (channels[name], h, w), "receptive_field": rf})
+    return rows
+
+
 def _spec(num_layers):
     if num_layers not in vgg_spec:
         raise ValueError(f"invalid number of VGG layers {num_layers}; "

@@ -263,16 +263,13 @@ def gluon_zoo_file(num_layers: int) -> Path | None:
     return found[0] if found else None
 
 
-def load_vgg_params(num_layers: int, conv_names: list[str], *, source: str = "auto",
-                    progress: bool = True) -> tuple[dict[str, np.ndarray], str, str]:
-    """Pretrained conv weights as ``{'conv1_1.weight': array, ...}``, their source and sha256.
+def weights_file(num_layers: int, source: str = "auto", *, progress: bool = True) -> tuple[Path, str]:
+    """The ``.params`` file of pretrained VGG weights and its resolved source.
 
     ``source``: ``'caffe'`` (VGG-19 only: the original weights, Gatys's choice),
     ``'gluon'`` (model-zoo params found in the models folder) or ``'auto'``
     (caffe for VGG-19, else gluon).
     """
-    import mxnet as mx
-
     if source not in ("auto", "caffe", "gluon"):
         raise ValueError(f"unknown weights source {source!r}; valid: 'auto', 'caffe', 'gluon'")
     if source == "auto":
@@ -281,18 +278,27 @@ def load_vgg_params(num_layers: int, conv_names: list[str], *, source: str = "au
         if num_layers != 19:
             raise ValueError("the Caffe weights are VGG-19 only; use source='gluon' for "
                              f"VGG-{num_layers}")
-        file = caffe_vgg19_file(progress=progress)
-        raw = mx.nd.load(str(file))
+        return caffe_vgg19_file(progress=progress), source
+    file = gluon_zoo_file(num_layers)
+    if file is None:
+        raise WeightsUnavailableError(
+            f"no Gluon model-zoo vgg{num_layers} params in {models_dir()}: on a machine with "
+            f"network access run `mxnet.gluon.model_zoo.vision.vgg{num_layers}(pretrained=True)` "
+            "and copy the downloaded file here"
+            + ("; or use the Caffe weights (source='caffe')" if num_layers == 19 else ""))
+    return file, source
+
+
+def load_vgg_params(num_layers: int, conv_names: list[str], *, source: str = "auto",
+                    progress: bool = True) -> tuple[dict[str, np.ndarray], str, str]:
+    """Pretrained conv weights as ``{'conv1_1.weight': array, ...}``, their source and sha256."""
+    import mxnet as mx
+
+    file, source = weights_file(num_layers, source, progress=progress)
+    raw = mx.nd.load(str(file))
+    if source == "caffe":
         params = {k: v.asnumpy() for k, v in raw.items()}
     else:
-        file = gluon_zoo_file(num_layers)
-        if file is None:
-            raise WeightsUnavailableError(
-                f"no Gluon model-zoo vgg{num_layers} params in {models_dir()}: on a machine with "
-                f"network access run `mxnet.gluon.model_zoo.vision.vgg{num_layers}(pretrained=True)` "
-                "and copy the downloaded file here"
-                + ("; or use the Caffe weights (source='caffe')" if num_layers == 19 else ""))
-        raw = mx.nd.load(str(file))
         # Gluon saves structural names: features.<index>.weight, in conv order.
         conv_keys = sorted({int(k.split(".")[1]) for k in raw if k.startswith("features.")
                             and k.endswith(".weight") and raw[k].ndim == 4})

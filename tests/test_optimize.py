@@ -87,3 +87,19 @@ def test_style_statistics_move_toward_the_painting():
     _, history = gs.stylize("astronaut", "coffee", size=64, steps=20, progress=False)
     assert history[-1]["style"] < 0.3 * history[0]["style"]
     assert history[0]["content"] == 0 and history[-1]["total"] < history[0]["total"]
+
+
+def test_a_term_can_be_switched_off_with_an_empty_layer_list():
+    _, history = gs.stylize("astronaut", "coffee", steps=3, init="noise",
+                            **{**TINY, "style_layers": ()})
+    assert all(h["style"] == 0 for h in history) and history[-1]["content"] < history[0]["content"]
+    with pytest.raises(ValueError, match="at least one content or style layer"):
+        gs.stylize("astronaut", "coffee", steps=1, **{**TINY, "style_layers": (), "content_layers": ()})
+
+
+def test_gatys_weights_by_hand():
+    w = optimize.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384),
+                               style_layers=GATYS := optimize.GATYS_STYLE_LAYERS)
+    # relu4_2 at 288x384: 512 channels on 36x48 positions
+    assert w["style_weight"] == pytest.approx(1e3 / (2 * 512 * 36 * 48))
+    assert w["style_layer_weights"] == (0.2,) * len(GATYS) and w["content_weight"] == 1.0

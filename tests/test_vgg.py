@@ -91,3 +91,11 @@ def test_pretrained_features_differ_from_random():
     assert a.shape == b.shape and not np.allclose(a, b)
     # ImageNet first-layer filters respond strongly to an edge-rich photo, few channels are dead
     assert (a.reshape(64, -1).max(axis=1) > 0).mean() > 0.9
+
+
+def test_layer_table_receptive_fields_by_hand():
+    rows = {r["name"]: r for r in vgg.layer_table(19, height=64, width=96)}
+    assert rows["conv1_1"]["receptive_field"] == 3 and rows["conv1_2"]["receptive_field"] == 5
+    assert rows["pool1"]["receptive_field"] == 6 and rows["conv2_1"]["receptive_field"] == 10
+    assert rows["conv5_4"]["receptive_field"] == 252 and rows["pool5"]["receptive_field"] == 268
+    assert rows["relu3_1"]["shape"] == (256, 16, 24) and rows["pool5"]["shape"] == (512, 2, 3)

@@ -1,0 +1,185 @@
+"""Sweeps of stylize settings, cached on disk, laid out as labelled figures.
+
+A run is keyed by a hash of its settings (a ``StyleConfig``), the checksums of
+its input images and the checksum of the network weights, so re-running a
+notebook after changing one cell recomputes only what changed. Sweeps run
+serially, or on any ``concurrent.futures.Executor`` (a process pool, or a
+cluster engine's executor).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from concurrent.futures import Executor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import data
+from .files import atomic_path, cache_dir, sha256, write_json
+from .optimize import StyleConfig, versions
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """One finished run: the image, its loss history and how long it took."""
+    config: StyleConfig
+    image: np.ndarray
+    history: list
+    seconds: float
+    key: str
+    cached: bool
+
+    @property
+    def final(self) -> dict:
+        return self.history[-1]
+
+
+def image_checksum(ref) -> str:
+    """A stable identity for an input image: manifest sha256, bundled name, or file sha256."""
+    ref = str(ref)
+    if ref in data.SKIMAGE_IMAGES:
+        import skimage
+        return f"skimage:{ref}:{skimage.__version__}"
+    if ref in data.manifest():
+        return data.manifest()[ref]["sha256"]
+    return sha256(ref)
+
+
+def weights_checksum(config: StyleConfig) -> str:
+    """sha256 of the weights a run uses ('random' for an unpretrained network)."""
+    if not config.pretrained:
+        return "random"
+    from .weights import weights_file
+    file, _ = weights_file(19, config.weights, progress=False)
+    digest = file.with_name(file.name + ".sha256")
+    return digest.read_text().split()[0] if digest.exists() else sha256(file)
+
+
+def run_key(config: StyleConfig) -> str:
+    """Hash of settings + input images + weights: equal keys mean equal pixels on one machine."""
+    parts = {"settings": dataclasses.asdict(config),
+             "content": image_checksum(config.content), "style": image_checksum(config.style),
+             "weights": weights_checksum(config)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run(config: StyleConfig, *, cache: str | Path | None = None, progress: bool = False) -> Result:
+    """Run one config, or load it from ``cache`` (default ``$GLUON_STYLE_CACHE/runs``)."""
+    folder = Path(cache) if cache else cache_dir("runs")
+    key = run_key(config)
+    png, meta = folder / f"{key}.png", folder / f"{key}.json"
+    if png.exists() and meta.exists():
+        saved = json.loads(meta.read_text())
+        return Result(config, np.asarray(Image.open(png).convert("RGB")), saved["history"],
+                      saved["seconds"], key, cached=True)
+    tic = time.perf_counter()
+    image, history = config.run(progress=progress)
+    seconds = time.perf_counter() - tic
+    with atomic_path(png) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+    write_json(meta, {"settings": dataclasses.asdict(config), "seconds": seconds,
+                      "versions": versions(), "history": history})
+    return Result(config, image, history, seconds, key, cached=False)
+
+
+def _run_in_worker(config, cache):
+    return run(config, cache=cache)
+
+
+def sweep(configs, *, cache: str | Path | None = None, executor: Executor | None = None,
+          progress: bool = True) -> list[Result]:
+    """Run every config (serially, or with ``executor.map``), in order, using the cache."""
+    from tqdm.auto import tqdm
+
+    configs = list(configs)
+    if executor is None:
+        return [run(c, cache=cache) for c in tqdm(configs, desc="sweep", unit="run", disable=not progress)]
+    jobs = executor.map(_run_in_worker, configs, [cache] * len(configs))
+    return list(tqdm(jobs, total=len(configs), desc="sweep", unit="run", disable=not progress))
+
+
+def figure_sidecar(path: str | Path, results: list[Result] = (), **extra) -> Path:
+    """Write ``path``'s JSON sidecar: every run's settings, seed, seconds, versions, weights."""
+    path = Path(path)
+    runs = [{"settings": dataclasses.asdict(r.config), "key": r.key, "seconds": r.seconds,
+             "final_loss": r.final} for r in results]
+    weights = sorted({weights_checksum(r.config) for r in results})
+    sidecar = path.with_suffix(".json")
+    write_json(sidecar, {"figure": path.name, "versions": versions(), "weights_sha256": weights,
+                         "seconds": sum(r.seconds for r in results), **extra, "runs": runs})
+    return sidecar
+
+
+def save_figure(fig, path: str | Path, results: list[Result] = (), **extra) -> Path:
+    """Save a matplotlib figure atomically, with its JSON sidecar."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=fig.dpi, bbox_inches="tight")
+    figure_sidecar(path, results, **extra)
+    return path
+
+
+def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_labels=(),
+         title: str = "", losses: bool = True, cell_inches: float = 2.6):
+    """Lay ``results`` out row by row as a labelled image grid; final loss terms under each cell."""
+    import matplotlib.pyplot as plt
+
+    if len(results) != nrows * ncols:
+        raise ValueError(f"{len(results)} results for a {nrows}x{ncols} grid")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_inches * ncols, cell_inches * nrows + 0.4),
+                             squeeze=False)
+    for i, (ax, r) in enumerate(zip(axes.flat, results)):
+        ax.imshow(r.image)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        row, col = divmod(i, ncols)
+        if col == 0 and row_labels:
+            ax.set_ylabel(row_labels[row], fontsize=9)
+        if row == 0 and col_labels:
+            ax.set_title(col_labels[col], fontsize=9)
+        if losses:
+            f = r.final
+            ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "
+                          f"{r.seconds:.0f} s", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0):
+    """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    images = [np.asarray(im) for im in images]
+    widths = [im.shape[1] / im.shape[0] for im in images]
+    fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + 0.5),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for ax, im, t in zip(axes[0], images, list(titles) + [""] * len(images)):
+        ax.imshow(im)
+        ax.set_title(t, fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"), x: str = "step"):
+    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds'."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.4 * len(terms), 3.0), squeeze=False)
+    for ax, term in zip(axes[0], terms):
+        for history, label in zip(histories, labels):
+            ax.plot([h[x] for h in history], [max(h[term], 1e-12) for h in history], label=label)
+        ax.set_yscale("log")
+        ax.set_title(term)
+        ax.set_xlabel(x)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

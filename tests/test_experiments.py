@@ -1,0 +1,59 @@
+import json
+from concurrent.futures import ProcessPoolExecutor
+
+import matplotlib
+import pytest
+from numpy.testing import assert_array_equal
+
+matplotlib.use("Agg")
+
+import gluon_style as gs  # noqa: E402
+from gluon_style import experiments  # noqa: E402
+
+BASE = dict(content="astronaut", style="coffee", size=48, steps=2, pretrained=False,
+            content_layers=("relu2_1",), style_layers=("relu1_1",))
+
+
+def test_cache_key_follows_settings_and_inputs(tmp_path):
+    a = gs.StyleConfig(**BASE)
+    assert experiments.run_key(a) == experiments.run_key(gs.StyleConfig(**BASE))
+    assert experiments.run_key(a) != experiments.run_key(gs.StyleConfig(**{**BASE, "steps": 3}))
+    assert experiments.run_key(a) != experiments.run_key(gs.StyleConfig(**{**BASE, "style": "chelsea"}))
+    f = tmp_path / "x.png"
+    f.write_bytes(b"one")
+    k1 = experiments.run_key(gs.StyleConfig(**{**BASE, "content": str(f)}))
+    f.write_bytes(b"two")
+    assert experiments.run_key(gs.StyleConfig(**{**BASE, "content": str(f)})) != k1
+
+
+def test_second_sweep_comes_from_the_cache(tmp_path):
+    configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
+    first = experiments.sweep(configs, cache=tmp_path, progress=False)
+    again = experiments.sweep(configs, cache=tmp_path, progress=False)
+    assert [r.cached for r in first] == [False, False] and [r.cached for r in again] == [True, True]
+    for a, b in zip(first, again):
+        assert_array_equal(a.image, b.image)
+        assert a.history == b.history
+    assert len(list(tmp_path.glob("*.png"))) == 2
+
+
+def test_process_pool_gives_the_same_pixels(tmp_path):
+    configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
+    serial = experiments.sweep(configs, cache=tmp_path / "a", progress=False)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = experiments.sweep(configs, cache=tmp_path / "b", executor=pool, progress=False)
+    for a, b in zip(serial, pooled):
+        assert_array_equal(a.image, b.image)
+
+
+def test_grid_figure_and_sidecar(tmp_path):
+    configs = [gs.StyleConfig(**{**BASE, "tv_weight": w}) for w in (0.0, 10.0)]
+    results = experiments.sweep(configs, cache=tmp_path, progress=False)
+    fig = experiments.grid(results, nrows=1, ncols=2, col_labels=["tv 0", "tv 10"], title="TV")
+    out = experiments.save_figure(fig, tmp_path / "fig.png", results, note="test")
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert out.stat().st_size > 1000 and meta["note"] == "test"
+    assert [r["settings"]["tv_weight"] for r in meta["runs"]] == [0.0, 10.0]
+    assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
+    with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
+        experiments.grid(results, nrows=2, ncols=2)
