@@ -98,8 +98,8 @@ def test_a_term_can_be_switched_off_with_an_empty_layer_list():
 
 
 def test_gatys_weights_by_hand():
-    w = optimize.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384),
-                               style_layers=GATYS := optimize.GATYS_STYLE_LAYERS)
+    layers = optimize.GATYS_STYLE_LAYERS
+    w = optimize.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers)
     # relu4_2 at 288x384: 512 channels on 36x48 positions
     assert w["style_weight"] == pytest.approx(1e3 / (2 * 512 * 36 * 48))
-    assert w["style_layer_weights"] == (0.2,) * len(GATYS) and w["content_weight"] == 1.0
+    assert w["style_layer_weights"] == (0.2,) * len(layers) and w["content_weight"] == 1.0
