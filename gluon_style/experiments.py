@@ -1,7 +1,7 @@
 """Sweeps of stylize settings, cached on disk, laid out as labelled figures.
 
 A run is keyed by a hash of its settings (a ``StyleConfig``), the checksums of
-its input images and the checksum of the network weights, so re-running a
+its input images, of the network weights and of the package's source, so re-running a
 notebook after changing one cell recomputes only what changed. Sweeps run
 serially, or on any ``concurrent.futures.Executor`` (a process pool, or a
 cluster engine's executor).
@@ -59,9 +59,17 @@ def weights_checksum(config: StyleConfig) -> str:
     return digest.read_text().split()[0] if digest.exists() else sha256(file)
 
 
+def code_checksum() -> str:
+    """sha256 of the package's own source, so a change to the algorithm invalidates the cache."""
+    h = hashlib.sha256()
+    for file in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(file.read_bytes())
+    return h.hexdigest()
+
+
 def run_key(config: StyleConfig) -> str:
-    """Hash of settings + input images + weights: equal keys mean equal pixels on one machine."""
-    parts = {"settings": dataclasses.asdict(config),
+    """Hash of settings + input images + weights + code: equal keys mean equal pixels on one machine."""
+    parts = {"settings": dataclasses.asdict(config), "code": code_checksum(),
              "content": image_checksum(config.content), "style": image_checksum(config.style),
              "weights": weights_checksum(config)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -39,6 +39,10 @@ from .vgg import check_layers, layer_channels, vgg19_features
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("normalized_gd", "adam")
+# White-noise init, in normalized units (0.1 is about 6 grey levels around the ImageNet
+# mean). Unit-variance noise (+-57 levels) survives hundreds of steps: deep layers barely
+# see pixel-scale noise, so nothing pushes it away.
+NOISE_STD = 0.1
 
 
 def stylize(content, style, *,
@@ -93,7 +97,8 @@ def stylize(content, style, *,
     tv_weight : float
         Weight of the total-variation loss (smoothness).
     init : str
-        Starting image: 'content', 'style' (resized to the content's shape) or 'noise'.
+        Starting image: 'content', 'style' (resized to the content's shape) or 'noise'
+        (low-amplitude white noise, see NOISE_STD).
     pooling : str
         'max' or 'avg' (Gatys et al. prefer average pooling).
     weights : str
@@ -156,7 +161,7 @@ def stylize(content, style, *,
     elif init == "style":
         X = preprocess(resize(style_img, shape=content_img.size[::-1]), ctx=ctx)
     else:
-        X = mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
+        X = NOISE_STD * mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
     X.attach_grad()
 
     def total_of(terms):
