@@ -90,7 +90,8 @@ def test_style_statistics_move_toward_the_painting():
 
 
 def test_a_term_can_be_switched_off_with_an_empty_layer_list():
-    _, history = gs.stylize("astronaut", "coffee", steps=10, init="noise", lr=0.01,
+    # TV off too: with a random network it outweighs the small content loss
+    _, history = gs.stylize("astronaut", "coffee", steps=10, init="noise", tv_weight=0.0,
                             **{**TINY, "style_layers": ()})
     assert all(h["style"] == 0 for h in history) and history[-1]["content"] < history[0]["content"]
     with pytest.raises(ValueError, match="at least one content or style layer"):
