@@ -132,8 +132,12 @@ def save_figure(fig, path: str | Path, results: list[Result] = (), **extra) -> P
 
 
 def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_labels=(),
-         title: str = "", losses: bool = True, cell_inches: float = 2.6):
-    """Lay ``results`` out row by row as a labelled image grid; final loss terms under each cell."""
+         title: str = "", losses: bool = True, cell_inches: float = 2.6, insets=()):
+    """Lay ``results`` out row by row as a labelled image grid; final loss terms under each cell.
+
+    ``col_labels`` may have one label per column or one per cell; ``insets``, one
+    small image per cell (e.g. the style painting) drawn in its lower-left corner.
+    """
     import matplotlib.pyplot as plt
 
     if len(results) != nrows * ncols:
@@ -147,8 +151,15 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
         row, col = divmod(i, ncols)
         if col == 0 and row_labels:
             ax.set_ylabel(row_labels[row], fontsize=9)
-        if row == 0 and col_labels:
+        if len(col_labels) == len(results):
+            ax.set_title(col_labels[i], fontsize=9)
+        elif row == 0 and col_labels:
             ax.set_title(col_labels[col], fontsize=9)
+        if insets:
+            inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
+            inset.imshow(np.asarray(insets[i]))
+            inset.set_xticks([])
+            inset.set_yticks([])
         if losses:
             f = r.final
             ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "

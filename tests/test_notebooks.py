@@ -29,7 +29,7 @@ FIGURES = {
     "03_reconstructions": ["03_content_reconstructions", "03_style_reconstructions"],
     "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
                                     "04_pooling", "04_tv_weight"],
-    "05_one_content_many_styles": ["05_many_styles", "05_styles"],
+    "05_one_content_many_styles": ["05_many_styles"],
 }
 
 
