@@ -195,7 +195,9 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
     fig, axes = plt.subplots(1, len(terms), figsize=(3.4 * len(terms), 3.0), squeeze=False)
     for ax, term in zip(axes[0], terms):
         for history, label in zip(histories, labels):
-            ax.plot([h[x] for h in history], [max(h[term], 1e-12) for h in history], label=label)
+            # a term that is exactly 0 (content at step 0 from the content image) has no log
+            ax.plot([h[x] for h in history], [h[term] if h[term] > 0 else np.nan for h in history],
+                    label=label)
         ax.set_yscale("log")
         ax.set_title(term)
         ax.set_xlabel(x)

@@ -14,7 +14,7 @@ PAIR = {} if PAINTINGS else {"content": "astronaut", "style": "coffee"}
 
 TINY = {
     "01_images_and_vgg19": dict(size=48, **({"content": "astronaut"} if not PAINTINGS else {})),
-    "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_every=1, **PAIR),
+    "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3], **PAIR),
     "03_reconstructions": dict(size=48, steps=2, content_layers=["relu1_2", "relu4_2"],
                                style_depths=[1, 3], **PAIR),
     "04_layer_choice_and_weights": dict(size=48, steps=2, style_depths=[1, 5], ratios=[1e-4, 1e-2],
