@@ -12,7 +12,7 @@ TINY = dict(size=48, content_layers=("relu2_2",), style_layers=("relu1_1", "relu
             pretrained=False, progress=False)
 
 
-@pytest.mark.parametrize("optimizer", ["normalized_gd", "adam"])
+@pytest.mark.parametrize("optimizer", ["normalized_gd", "adam", "lbfgs"])
 def test_loss_falls(optimizer):
     image, history = gs.stylize("astronaut", "coffee", steps=15, optimizer=optimizer, init="noise",
                                 lr=0.05, **TINY)
@@ -20,6 +20,43 @@ def test_loss_falls(optimizer):
     assert [h["step"] for h in history] == list(range(16))
     assert history[-1]["total"] < 0.5 * history[0]["total"]
     assert set(history[0]) == {"step", "content", "style", "tv", "total", "lr", "seconds"}
+
+
+def test_lbfgs_beats_gd_at_equal_evaluations():
+    settings = dict(steps=20, init="style", **TINY)
+    _, history = gs.stylize("astronaut", "coffee", optimizer="lbfgs", **settings)
+    assert [h["step"] for h in history] == list(range(21)) and all(h["lr"] is None for h in history)
+    _, gd = gs.stylize("astronaut", "coffee", optimizer="normalized_gd", **settings)
+    assert min(h["total"] for h in history) < gd[-1]["total"]
+
+
+def test_lbfgs_bounds_by_hand():
+    """A quadratic pulling channel 0 up, channel 1 down and channel 2 to 0.1 ends on the
+    bounds (0 and 1 before normalization) and at 0.1, within its budget of evaluations."""
+    import mxnet as mx
+    from mxnet import autograd
+    from numpy.testing import assert_allclose
+    from tqdm import tqdm
+
+    mean, std = np.array(gs.image.IMAGENET_MEAN), np.array(gs.image.IMAGENET_STD)
+    target = mx.nd.array(np.array([10.0, -10.0, 0.1]).reshape(1, 3, 1, 1))
+    X = mx.nd.zeros((1, 3, 4, 5))
+    X.attach_grad()
+    seen = []
+
+    def evaluate(step):
+        with autograd.record():
+            L = ((X - target) ** 2).sum()
+        L.backward()
+        seen.append((float(L.asscalar()), X.asnumpy()))
+        return {"total": seen[-1][0]}
+
+    optimize._lbfgs(X, evaluate, steps=8, bar=tqdm(disable=True), callback=None)
+    assert len(seen) <= 9
+    best = min(seen, key=lambda s: s[0])[1][0]
+    assert_allclose(best[0], (1 - mean[0]) / std[0], rtol=1e-6)
+    assert_allclose(best[1], (0 - mean[1]) / std[1], rtol=1e-6)
+    assert_allclose(best[2], 0.1, rtol=1e-5)
 
 
 def test_lr_decays_stepwise():
@@ -40,7 +77,8 @@ def test_divergence_names_the_step_and_suggests_lower_lr():
         gs.stylize("astronaut", "coffee", steps=5, lr=1e30, **TINY)
 
 
-def test_interrupt_returns_best_image_so_far():
+@pytest.mark.parametrize("optimizer", ["normalized_gd", "lbfgs"])
+def test_interrupt_returns_best_image_so_far(optimizer):
     seen = []
 
     def stop_at_three(record, X):
@@ -49,7 +87,8 @@ def test_interrupt_returns_best_image_so_far():
             raise KeyboardInterrupt
 
     with pytest.warns(UserWarning, match="interrupted after 4 steps"):
-        image, history = gs.stylize("astronaut", "coffee", steps=50, callback=stop_at_three, **TINY)
+        image, history = gs.stylize("astronaut", "coffee", steps=50, callback=stop_at_three,
+                                    optimizer=optimizer, **TINY)
     assert seen == [0, 1, 2, 3] and len(history) == 4
     assert image.shape == (48, 48, 3)
 
