@@ -65,6 +65,7 @@ def stylize(content, style, *,
             pooling: str = "max",
             weights: str = "auto",
             pretrained: bool = True,
+            normalized_vgg: bool = False,
             seed: int = 0,
             ctx: str = "cpu",
             callback=None,
@@ -110,6 +111,9 @@ def stylize(content, style, *,
         'auto'/'caffe' (the original VGG-19, as in Gatys et al.) or 'gluon' (model-zoo params).
     pretrained : bool
         Use ImageNet weights; False gives a random network (a baseline that shows why they matter).
+    normalized_vgg : bool
+        Rescale the filters to mean activation 1, Gatys et al.'s normalized network (needed for
+        their alpha/beta ratios to mean the same here; see ``gatys_weights``).
     seed : int
         Seed for the noise initialization and anything else random.
     ctx : str
@@ -153,7 +157,8 @@ def stylize(content, style, *,
     content_img = load_image(content, max_size=size)
     style_img = load_image(style, max_size=size)
     net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
-                         pooling=pooling, weights=weights, ctx=ctx, progress=progress)
+                         pooling=pooling, weights=weights, normalized=normalized_vgg, ctx=ctx,
+                         progress=progress)
     net.hybridize(static_alloc=True)
 
     C = preprocess(content_img, ctx=ctx)
@@ -297,6 +302,11 @@ def gatys_weights(ratio: float, *, content_layer: str, shape: tuple[int, int],
     c = sum (F - P)^2 / (N M) and s_l = sum (G_l - A_l)^2 / (N_l^2 M_l^2). Dividing
     their total by alpha N M / 2 gives c + (beta/alpha) / (2 N M) * sum_l s_l / L,
     N and M being the content layer's channels and positions at this image ``shape``.
+
+    Gatys et al. computed their losses on a *normalized* VGG-19 (every filter's mean
+    activation 1); use ``normalized_vgg=True`` with these weights to reproduce their
+    figures. On the raw Caffe weights, whose deep activations are far larger, the
+    fourth-power style terms outgrow the content term and every ratio looks style-heavy.
     """
     from .vgg import layer_table
 

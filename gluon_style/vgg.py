@@ -7,6 +7,7 @@ is the one place that maps names to positions in the model zoo's ``features``.
 from __future__ import annotations
 
 import mxnet as mx
+import numpy as np
 from mxnet.gluon import nn
 from mxnet.gluon.model_zoo import vision
 
@@ -21,6 +22,11 @@ vgg_spec = {
     19: ([2, 2, 4, 4, 4], [64, 128, 256, 512, 512]),
 }
 POOLINGS = ("max", "avg")
+# Photos for normalize_activations: bundled with scikit-image, so always at hand offline.
+# (Gatys et al. averaged over ImageNet validation images; only the scale of each filter's
+# mean matters here, and that is much the same over any set of natural photos.)
+NORMALIZE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket")
+NORMALIZE_SIZE = 224
 
 
 def layer_names(num_layers: int = 19) -> list[str]:
@@ -87,6 +93,59 @@ def check_layers(layers, num_layers: int = 19) -> list[str]:
     return layers
 
 
+def normalize_activations(params: dict, *, num_layers: int = 19, images: list) -> tuple[dict, dict]:
+    """Rescale conv filters so each ReLU's mean activation over ``images`` is 1.
+
+    This is the "normalized network" of Gatys et al. (2016, section 2): filter k of a
+    layer is divided by m_k, its mean post-ReLU activation over the images and all
+    positions, and the next layer's weights for input channel k are multiplied by m_k.
+    ReLU and pooling commute with positive scales, so every feature map is the original
+    one divided per channel by m (and the network's function is otherwise unchanged).
+    It matters for loss weights: the raw Caffe VGG-19's deep activations are far larger
+    than its shallow ones, so the paper's alpha/beta ratios only mean what they meant in
+    the paper on the normalized network. Dead filters (m = 0) are left as they are.
+
+    Parameters
+    ----------
+    params : dict
+        ``{'conv1_1.weight': (O, I, 3, 3) array, 'conv1_1.bias': (O,) array, ...}``.
+    num_layers : int
+        VGG depth; the convolutions present in ``params`` are processed in order.
+    images : list of NDArray
+        Preprocessed (1, 3, H, W) batches.
+
+    Returns
+    -------
+    params : dict
+        New arrays (float32); the input is not modified.
+    means : dict
+        ``{'relu1_1': m, ...}``, each layer's per-channel means before rescaling.
+    """
+    params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    means, scale_in, X = {}, None, list(images)
+    for name in layer_names(num_layers):
+        if name.startswith("conv"):
+            if f"{name}.weight" not in params:
+                break
+            W, b = params[f"{name}.weight"], params[f"{name}.bias"]
+            if scale_in is not None:
+                W *= scale_in[None, :, None, None]
+            X = [mx.nd.Convolution(x, mx.nd.array(W), mx.nd.array(b), kernel=(3, 3), pad=(1, 1),
+                                   num_filter=W.shape[0]) for x in X]
+            total = sum(x.relu().sum(axis=(0, 2, 3)).asnumpy().astype(np.float64) for x in X)
+            m = total / sum(x.shape[2] * x.shape[3] for x in X)
+            means["relu" + name[4:]] = m
+            scale_in = np.where(m > 0, m, 1.0)
+            W /= scale_in[:, None, None, None]
+            b /= scale_in
+            X = [x / mx.nd.array(scale_in.reshape(1, -1, 1, 1)) for x in X]
+        elif name.startswith("relu"):
+            X = [x.relu() for x in X]
+        else:  # pooling: max and average both commute with the positive scales
+            X = [mx.nd.Pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="max") for x in X]
+    return {k: v.astype(np.float32) for k, v in params.items()}, means
+
+
 class VGGFeatures(nn.HybridBlock):
     """Runs the truncated network once and returns ``{layer name: feature map}``.
 
@@ -121,7 +180,8 @@ class VGGFeatures(nn.HybridBlock):
 
 
 def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooling: str = "max",
-                 weights: str = "auto", ctx=None, progress: bool = True) -> VGGFeatures:
+                 weights: str = "auto", normalized: bool = False, ctx=None,
+                 progress: bool = True) -> VGGFeatures:
     """A frozen VGG feature extractor, cut after the deepest of ``layers``.
 
     Parameters
@@ -137,6 +197,9 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
     weights : {'auto', 'caffe', 'gluon'}
         Which pretrained weights: the original Caffe VGG-19 (default for 19) or
         Gluon's model zoo params (must already be in the models folder).
+    normalized : bool
+        Rescale the pretrained filters to mean activation 1 on a few photos, as Gatys et al.
+        did (see ``normalize_activations``); features change by a per-channel scale.
     ctx : mx.Context or str
         ``'cpu'``, ``'gpu:0'``, ... (default CPU).
     """
@@ -160,6 +223,12 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
         convs = [n for n in names if n.startswith("conv")]
         params, net.weights_source, net.weights_sha256 = _weights.load_vgg_params(
             num_layers, convs, source=weights, progress=progress)
+        if normalized:
+            from .image import load_image, preprocess
+
+            photos = [preprocess(load_image(n, max_size=NORMALIZE_SIZE)) for n in NORMALIZE_IMAGES]
+            params, _ = normalize_activations(params, num_layers=num_layers, images=photos)
+            net.weights_source += "+normalized"
         for i in range(cut + 1):
             if names[i].startswith("conv"):
                 for kind in ("weight", "bias"):
@@ -167,6 +236,8 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
                     param.shape = value.shape  # fills in the deferred input channels
                     param.initialize(ctx=ctx)
                     param.set_data(mx.nd.array(value, ctx=ctx))
+    elif normalized:
+        raise ValueError("normalized=True rescales pretrained filters; it needs pretrained=True")
     else:
         net.initialize(ctx=ctx)
     net.collect_params().setattr("grad_req", "null")
@@ -174,14 +245,16 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
 
 
 def vgg19_features(layers, *, pretrained: bool = True, pooling: str = "max",
-                   weights: str = "auto", ctx=None, progress: bool = True) -> VGGFeatures:
+                   weights: str = "auto", normalized: bool = False, ctx=None,
+                   progress: bool = True) -> VGGFeatures:
     """VGG-19 features (the network of Gatys et al.); see ``vgg_features``."""
     return vgg_features(layers, num_layers=19, pretrained=pretrained, pooling=pooling,
-                        weights=weights, ctx=ctx, progress=progress)
+                        weights=weights, normalized=normalized, ctx=ctx, progress=progress)
 
 
 def vgg16_features(layers, *, pretrained: bool = True, pooling: str = "max",
-                   weights: str = "auto", ctx=None, progress: bool = True) -> VGGFeatures:
+                   weights: str = "auto", normalized: bool = False, ctx=None,
+                   progress: bool = True) -> VGGFeatures:
     """VGG-16 features (the loss network of Johnson et al.); see ``vgg_features``."""
     return vgg_features(layers, num_layers=16, pretrained=pretrained, pooling=pooling,
-                        weights=weights, ctx=ctx, progress=progress)
+                        weights=weights, normalized=normalized, ctx=ctx, progress=progress)

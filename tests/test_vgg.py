@@ -99,3 +99,71 @@ def test_layer_table_receptive_fields_by_hand():
     assert rows["pool1"]["receptive_field"] == 6 and rows["conv2_1"]["receptive_field"] == 10
     assert rows["conv5_4"]["receptive_field"] == 252 and rows["pool5"]["receptive_field"] == 268
     assert rows["relu3_1"]["shape"] == (256, 16, 24) and rows["pool5"]["shape"] == (512, 2, 3)
+
+
+def _random_params(rng, shapes):
+    """conv name -> (out, in): Gaussian weights, positive biases (no dead filters)."""
+    out = {}
+    for name, (o, i) in shapes.items():
+        out[f"{name}.weight"] = rng.normal(0, 0.3, (o, i, 3, 3)).astype(np.float32)
+        out[f"{name}.bias"] = rng.uniform(0.5, 1.0, o).astype(np.float32)
+    return out
+
+
+def test_normalize_activations_first_layer_by_hand():
+    # On a 1x1 image with zero padding only the kernel centre sees the pixel:
+    # relu1_1 = relu(W[:, :, 1, 1] @ x + b), so m is that, averaged over the two images.
+    rng = np.random.default_rng(0)
+    params = _random_params(rng, {"conv1_1": (4, 3)})
+    images = [rng.normal(0, 1, (1, 3, 1, 1)).astype(np.float32) for _ in range(2)]
+    expected = np.mean([np.maximum(params["conv1_1.weight"][:, :, 1, 1] @ x.ravel()
+                                   + params["conv1_1.bias"], 0) for x in images], axis=0)
+    new, means = vgg.normalize_activations(params, images=[mx.nd.array(x) for x in images])
+    assert_allclose(means["relu1_1"], expected, rtol=1e-5)
+    assert_allclose(new["conv1_1.weight"], params["conv1_1.weight"] / expected[:, None, None, None],
+                    rtol=1e-5)
+    assert_allclose(new["conv1_1.bias"], params["conv1_1.bias"] / expected, rtol=1e-5)
+
+
+def test_normalized_network_has_unit_means_and_scaled_features():
+    rng = np.random.default_rng(1)
+    params = _random_params(rng, {"conv1_1": (4, 3), "conv1_2": (5, 4), "conv2_1": (6, 5)})
+    images = [mx.nd.array(rng.normal(0, 1, (1, 3, 8, 6))) for _ in range(3)]
+    new, means = vgg.normalize_activations(params, images=images)
+    _, again = vgg.normalize_activations(new, images=images)
+    for name in ("relu1_1", "relu1_2", "relu2_1"):
+        assert_allclose(again[name], np.ones_like(again[name]), rtol=1e-4)
+
+    def relu2_1(p, x):
+        for conv in ("conv1_1", "conv1_2", "pool", "conv2_1"):
+            if conv == "pool":
+                x = mx.nd.Pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="max")
+                continue
+            W = mx.nd.array(p[f"{conv}.weight"])
+            x = mx.nd.Convolution(x, W, mx.nd.array(p[f"{conv}.bias"]), kernel=(3, 3),
+                                  pad=(1, 1), num_filter=W.shape[0]).relu()
+        return x.asnumpy()
+
+    # same function up to one positive scale per channel
+    assert_allclose(relu2_1(new, images[0]) * means["relu2_1"].reshape(1, -1, 1, 1),
+                    relu2_1(params, images[0]), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="needs pretrained=True"):
+        gs.vgg19_features(["relu1_1"], pretrained=False, normalized=True)
+
+
+@pytest.mark.pretrained
+def test_pretrained_normalized_vgg19_has_unit_means_on_its_photos():
+    net = gs.vgg19_features(["relu4_1", "relu5_1"], normalized=True, progress=False)
+    raw = gs.vgg19_features(["relu5_1"], progress=False)
+    sums, count, raw_mean = 0, 0, 0
+    for name in vgg.NORMALIZE_IMAGES:
+        X = gs.preprocess(gs.load_image(name, max_size=vgg.NORMALIZE_SIZE))
+        F = net(X)
+        sums = sums + np.stack([F[k].sum(axis=(0, 2, 3)).asnumpy() for k in F])
+        count += np.array([F[k].shape[2] * F[k].shape[3] for k in F])[:, None]
+        raw_mean = raw_mean + raw(X)["relu5_1"].mean().asscalar()
+    means = sums / count
+    live = means > 0
+    assert_allclose(means[live], 1.0, rtol=1e-3)
+    assert raw_mean / len(vgg.NORMALIZE_IMAGES) > 2  # the raw network's scale is different
+    assert net.weights_source == "caffe+normalized"
