@@ -28,7 +28,7 @@ FIGURES = {
     "02_gatys_style_transfer": ["02_result", "02_loss_curves", "02_snapshots"],
     "03_reconstructions": ["03_content_reconstructions", "03_style_reconstructions"],
     "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
-                                    "04_pooling", "04_tv_weight"],
+                                    "04_pooling", "04_tv_weight", "04_network"],
     "05_one_content_many_styles": ["05_many_styles"],
 }
 
