@@ -10,11 +10,11 @@ import inspect
 import re
 import sys
 
-from . import data, optimize, weights
+from . import data, losses, optimize, weights
 from .vgg import POOLINGS
 
 CHOICES = {"init": optimize.INITS, "optimizer": optimize.OPTIMIZERS, "pooling": POOLINGS,
-           "weights": ("auto", "caffe", "gluon")}
+           "weights": ("auto", "caffe", "gluon"), "style_loss": losses.STYLE_LOSSES}
 
 
 def _param_help(func) -> dict[str, str]:

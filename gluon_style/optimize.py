@@ -60,6 +60,7 @@ def stylize(content, style, *,
             content_weight: float = 1.0,
             style_weight: float = 1e3,
             style_layer_weights: tuple[float, ...] | None = None,
+            style_loss: str = "gram",
             tv_weight: float = 10.0,
             init: str = "content",
             pooling: str = "max",
@@ -81,8 +82,8 @@ def stylize(content, style, *,
     steps : int
         Number of image updates (for lbfgs: loss evaluations, line-search trials included).
     lr : float
-        Step size (normalized-image units per step for normalized_gd and Adam alike; unused by
-        lbfgs, whose line search picks its own steps).
+        Step size (normalized-image units per step for normalized_gd and Adam alike; for lbfgs
+        the average size of the first step only, after which its line search decides).
     lr_decay : float
         Factor applied to lr every lr_decay_every steps.
     lr_decay_every : int
@@ -100,6 +101,10 @@ def stylize(content, style, *,
         Weight of the style loss; each layer's term is further weighted by 1/C^2 (C its channels).
     style_layer_weights : tuple of float, optional
         Explicit per-layer style weights replacing the 1/C^2 default (still times style_weight).
+    style_loss : str
+        Style representation (see ``gluon_style.losses``): 'gram' (Gatys et al.), 'mean_std',
+        'mmd_linear', 'mmd_poly', 'mmd_gaussian' or 'mean_cov'. Their scales differ: retune
+        style_weight when you change it (notebook 07 does).
     tv_weight : float
         Weight of the total-variation loss (smoothness).
     init : str
@@ -136,8 +141,14 @@ def stylize(content, style, *,
 
     if init not in INITS:
         raise ValueError(f"invalid init {init!r}; options are {INITS}")
+    if style_loss not in losses.STYLE_LOSSES:
+        raise ValueError(f"invalid style_loss {style_loss!r}; options are {losses.STYLE_LOSSES}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"invalid optimizer {optimizer!r}; options are {OPTIMIZERS}")
+    if optimizer == "lbfgs" and style_loss in ("mmd_poly", "mmd_gaussian") and style_layers:
+        raise ValueError(f"style_loss {style_loss!r} samples positions afresh at every step, and "
+                         "L-BFGS's line search needs a deterministic loss: use optimizer "
+                         "'normalized_gd' or 'adam' with it")
     if steps < 0 or size < 1 or lr <= 0 or lr_decay_every < 1:
         raise ValueError("steps must be >= 0, size >= 1, lr > 0 and lr_decay_every >= 1")
     # An empty list switches a term off (the reconstructions of Gatys et al., Fig. 1).
@@ -164,7 +175,8 @@ def stylize(content, style, *,
     C = preprocess(content_img, ctx=ctx)
     content_Y = [net(C)[name] for name in content_layers]
     style_features = net(preprocess(style_img, ctx=ctx))
-    style_G = [losses.gram(style_features[name]) for name in style_layers]
+    style_targets = [losses.style_target(style_features[name], kind=style_loss)
+                     for name in style_layers]
     layer_w = [style_weight * w for w in style_layer_weights]
 
     if init == "content":
@@ -181,8 +193,8 @@ def stylize(content, style, *,
     def loss_terms(feats):
         c = total_of([content_weight * losses.content_loss(feats[n], Y)
                       for n, Y in zip(content_layers, content_Y)])
-        s = total_of([w * losses.style_loss(feats[n], G)
-                      for n, w, G in zip(style_layers, layer_w, style_G)])
+        s = total_of([w * losses.style_distance(feats[n], target)
+                      for n, w, target in zip(style_layers, layer_w, style_targets)])
         t = tv_weight * losses.tv_loss(X)
         return c, s, t
 
@@ -220,7 +232,7 @@ def stylize(content, style, *,
 
     try:
         if optimizer == "lbfgs":
-            _lbfgs(X, evaluate, steps=steps, bar=bar, callback=callback)
+            _lbfgs(X, evaluate, steps=steps, lr=lr, bar=bar, callback=callback)
             result = best[1]  # the last evaluation may be a rejected line-search trial
         else:
             for step in range(steps):
@@ -254,9 +266,14 @@ class _Budget(Exception):
     """Raised inside scipy's objective when the evaluation budget is spent."""
 
 
-def _lbfgs(X, evaluate, *, steps: int, bar, callback):
+def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
     """Minimize over X's pixels with scipy's L-BFGS-B, ``steps`` + 1 loss evaluations at most.
 
+    L-BFGS-B's first step with bounds is x - g, so its size depends on the loss's scale
+    (with small weights it can be too small to register in float32, and nothing moves). The
+    objective handed to scipy is therefore the loss times lr / mean|g_0|: the first step
+    changes a pixel by lr on average, as in normalized gradient descent; later steps
+    follow L-BFGS's own curvature estimate, which a constant factor does not change.
     Pixels stay in the valid range: the bounds are 0 and 1 before normalization. The
     image crosses between float64 (scipy) and float32 (MXNet) once per evaluation, one
     copy each way; everything else stays on X's context. ``evaluate`` keeps the best image.
@@ -269,20 +286,23 @@ def _lbfgs(X, evaluate, *, steps: int, bar, callback):
     std = np.array(IMAGENET_STD).reshape(1, 3, 1, 1)
     lo = np.broadcast_to((0.0 - mean) / std, X.shape).ravel()
     hi = np.broadcast_to((1.0 - mean) / std, X.shape).ravel()
-    count = 0
+    count, scale = 0, None
 
     def fun(x):
-        nonlocal count
+        nonlocal count, scale
         if count > steps:
             raise _Budget
         X[:] = mx.nd.array(x.reshape(X.shape), ctx=X.context, dtype="float32")
         rec = evaluate(count)
+        g = X.grad.asnumpy().astype(np.float64).ravel()
+        if scale is None:
+            scale = lr / max(np.abs(g).mean(), 1e-30)
         if count:
             bar.update(1)
         if callback is not None:
             callback(rec, X)
         count += 1
-        return rec["total"], X.grad.asnumpy().astype(np.float64).ravel()
+        return scale * rec["total"], scale * g
 
     x0 = np.clip(X.asnumpy().astype(np.float64).ravel(), lo, hi)
     try:

@@ -51,7 +51,7 @@ def test_lbfgs_bounds_by_hand():
         seen.append((float(L.asscalar()), X.asnumpy()))
         return {"total": seen[-1][0]}
 
-    optimize._lbfgs(X, evaluate, steps=8, bar=tqdm(disable=True), callback=None)
+    optimize._lbfgs(X, evaluate, steps=8, lr=1.0, bar=tqdm(disable=True), callback=None)
     assert len(seen) <= 9
     best = min(seen, key=lambda s: s[0])[1][0]
     assert_allclose(best[0], (1 - mean[0]) / std[0], rtol=1e-6)
@@ -143,3 +143,23 @@ def test_gatys_weights_by_hand():
     # relu4_2 at 288x384: 512 channels on 36x48 positions
     assert w["style_weight"] == pytest.approx(1e3 / (2 * 512 * 36 * 48))
     assert w["style_layer_weights"] == (0.2,) * len(layers) and w["content_weight"] == 1.0
+
+
+@pytest.mark.parametrize("style_loss", gs.losses.STYLE_LOSSES)
+def test_every_style_representation_pulls_toward_the_painting(style_loss):
+    """Style only, from the content photo: the chosen style distance falls."""
+    # kernel MMD samples positions at every step, which L-BFGS's line search cannot take
+    optimizer = "adam" if style_loss in ("mmd_poly", "mmd_gaussian") else "lbfgs"
+    _, history = gs.stylize("astronaut", "coffee", steps=10, optimizer=optimizer, lr=0.05,
+                            style_loss=style_loss, tv_weight=0.0, **{**TINY, "content_layers": ()})
+    assert history[-1]["style"] < 0.5 * history[0]["style"]
+
+
+def test_lbfgs_refuses_sampled_kernel_mmd():
+    with pytest.raises(ValueError, match="deterministic loss"):
+        gs.stylize("astronaut", "coffee", steps=1, optimizer="lbfgs", style_loss="mmd_gaussian", **TINY)
+
+
+def test_unknown_style_loss_lists_the_options():
+    with pytest.raises(ValueError, match="invalid style_loss 'kl'.*mmd_gaussian"):
+        gs.stylize("astronaut", "coffee", steps=1, style_loss="kl", **TINY)
