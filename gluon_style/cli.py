@@ -54,6 +54,8 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
             kwargs.update(type=_list_of(str), metavar="A,B,...")
         elif ann.startswith("tuple[float"):
             kwargs.update(type=_list_of(float), metavar="W1,W2,...")
+        elif ann.startswith("tuple[int"):
+            kwargs.update(type=_list_of(int), metavar="N1,N2,...")
         else:
             kwargs["type"] = {"int": int, "float": float}.get(ann, str)
         if p.name in CHOICES:

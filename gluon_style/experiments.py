@@ -9,6 +9,7 @@ cluster engine's executor).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -59,8 +60,13 @@ def weights_checksum(config: StyleConfig) -> str:
     return digest.read_text().split()[0] if digest.exists() else sha256(file)
 
 
+@functools.cache
 def code_checksum() -> str:
-    """sha256 of the package's own source, so a change to the algorithm invalidates the cache."""
+    """sha256 of the package's own source, so a change to the algorithm invalidates the cache.
+
+    Computed once per process: the source that counts is the one that was imported, even if
+    the files change while a long sweep runs.
+    """
     h = hashlib.sha256()
     for file in sorted(Path(__file__).parent.glob("*.py")):
         h.update(file.read_bytes())

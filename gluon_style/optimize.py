@@ -67,6 +67,9 @@ def stylize(content, style, *,
             weights: str = "auto",
             pretrained: bool = True,
             normalized_vgg: bool = False,
+            pyramid: tuple[int, ...] = (),
+            pyramid_steps: int = 100,
+            style_scale: float = 1.0,
             seed: int = 0,
             ctx: str = "cpu",
             callback=None,
@@ -119,6 +122,15 @@ def stylize(content, style, *,
     normalized_vgg : bool
         Rescale the filters to mean activation 1, Gatys et al.'s normalized network (needed for
         their alpha/beta ratios to mean the same here; see ``gatys_weights``).
+    pyramid : tuple of int
+        Coarse-to-fine: longer sides of coarser levels, increasing and below ``size``, each
+        optimized for ``pyramid_steps`` steps and upsampled to start the next (Gatys et al. 2017,
+        scale control). Empty: single scale. The lr schedule restarts at every level.
+    pyramid_steps : int
+        Steps at each coarser level (``steps`` is spent at the full size).
+    style_scale : float
+        The style image's longer side relative to the content's at every level: above 1 the
+        painting's brush strokes come out smaller, below 1 larger.
     seed : int
         Seed for the noise initialization and anything else random.
     ctx : str
@@ -133,9 +145,9 @@ def stylize(content, style, *,
     image : numpy.ndarray
         The result, HxWx3 uint8.
     history : list of dict
-        One record per evaluated image: step (updates applied so far; for lbfgs the
-        evaluation's index), content, style, tv, total, lr (None for lbfgs), seconds (since
-        the start of optimization).
+        One record per evaluated image: step (updates applied so far, counted across pyramid
+        levels; for lbfgs the evaluation's index), size (the level's longer side), content,
+        style, tv, total, lr (None for lbfgs), seconds (since the start of optimization).
     """
     from tqdm.auto import tqdm
 
@@ -162,57 +174,97 @@ def stylize(content, style, *,
     if len(style_layer_weights) != len(style_layers):
         raise ValueError(f"{len(style_layer_weights)} style_layer_weights for "
                          f"{len(style_layers)} style_layers")
+    sizes = [*pyramid, size]
+    if any(a >= b for a, b in zip(sizes, sizes[1:])) or pyramid_steps < 0 or style_scale <= 0:
+        raise ValueError(f"pyramid sizes must increase and stay below size={size} (got "
+                         f"{tuple(pyramid)}); pyramid_steps must be >= 0 and style_scale > 0")
     ctx = runtime.get_ctx(ctx)
     runtime.seed(seed)
 
-    content_img = load_image(content, max_size=size)
-    style_img = load_image(style, max_size=size)
+    # Load everything first, so that a bad image or size fails before any work.
+    levels = [(load_image(content, max_size=s), load_image(style, max_size=round(s * style_scale)))
+              for s in sizes]
     net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
                          pooling=pooling, weights=weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
     net.hybridize(static_alloc=True)
-
-    C = preprocess(content_img, ctx=ctx)
-    content_Y = [net(C)[name] for name in content_layers]
-    style_features = net(preprocess(style_img, ctx=ctx))
-    style_targets = [losses.style_target(style_features[name], kind=style_loss)
-                     for name in style_layers]
     layer_w = [style_weight * w for w in style_layer_weights]
+    level_steps = [pyramid_steps] * len(pyramid) + [steps]
 
-    if init == "content":
-        X = C.copy()
-    elif init == "style":
-        X = preprocess(resize(style_img, shape=content_img.size[::-1]), ctx=ctx)
-    else:
-        X = NOISE_STD * mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
+    history, tic = [], time.perf_counter()
+    bar = tqdm(total=sum(level_steps), desc="stylize", unit="step", disable=not progress,
+               file=sys.stderr)
+    X = None
+    try:
+        for (content_img, style_img), n, offset in zip(
+                levels, level_steps, np.cumsum([0, *level_steps])):
+            C = preprocess(content_img, ctx=ctx)
+            if X is None:
+                if init == "content":
+                    X = C.copy()
+                elif init == "style":
+                    X = preprocess(resize(style_img, shape=content_img.size[::-1]), ctx=ctx)
+                else:
+                    X = NOISE_STD * mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
+            else:  # coarse-to-fine: the previous level's result, upsampled, starts this one
+                X = mx.nd.contrib.BilinearResize2D(X, height=C.shape[2], width=C.shape[3])
+            style_features = net(preprocess(style_img, ctx=ctx))
+            objective = _Objective(
+                net=net, content_weight=content_weight, tv_weight=tv_weight, layer_w=layer_w,
+                content_Y=[(name, net(C)[name]) for name in content_layers],
+                style_targets=[(name, losses.style_target(style_features[name], kind=style_loss))
+                               for name in style_layers])
+            X, interrupted = _descend(
+                X, objective, steps=int(n), lr=lr, lr_decay=lr_decay,
+                lr_decay_every=lr_decay_every, optimizer=optimizer, history=history,
+                step_offset=int(offset), size=max(content_img.size), tic=tic, bar=bar,
+                callback=callback)
+            if interrupted:
+                break
+    finally:
+        bar.close()
+    return postprocess(X), history
+
+
+class _Objective:
+    """The weighted loss terms of one pyramid level (targets computed once)."""
+
+    def __init__(self, *, net, content_Y, style_targets, layer_w, content_weight, tv_weight):
+        self.net, self.content_Y, self.style_targets = net, content_Y, style_targets
+        self.layer_w, self.content_weight, self.tv_weight = layer_w, content_weight, tv_weight
+
+    def __call__(self, X):
+        """(content, style, tv) loss NDArrays at X; call inside autograd.record()."""
+        feats = self.net(X)
+        zero = mx.nd.zeros((1,), ctx=X.context)
+        c = [self.content_weight * losses.content_loss(feats[n], Y) for n, Y in self.content_Y]
+        s = [w * losses.style_distance(feats[n], target)
+             for (n, target), w in zip(self.style_targets, self.layer_w)]
+        return (mx.nd.add_n(*c) if c else zero, mx.nd.add_n(*s) if s else zero,
+                self.tv_weight * losses.tv_loss(X))
+
+
+def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, history,
+             step_offset, size, tic, bar, callback):
+    """Optimize one level from X; append its records to history.
+
+    Returns (image, interrupted): the final image (for lbfgs, or after an interrupt, the
+    best one seen) and whether the user pressed Ctrl-C.
+    """
+    X = X.copy()
     X.attach_grad()
-
-    def total_of(terms):
-        return mx.nd.add_n(*terms) if terms else mx.nd.zeros((1,), ctx=ctx)
-
-    def loss_terms(feats):
-        c = total_of([content_weight * losses.content_loss(feats[n], Y)
-                      for n, Y in zip(content_layers, content_Y)])
-        s = total_of([w * losses.style_distance(feats[n], target)
-                      for n, w, target in zip(style_layers, layer_w, style_targets)])
-        t = tv_weight * losses.tv_loss(X)
-        return c, s, t
-
-    history, best = [], (math.inf, X.copy())
-    m = v = None  # Adam moments
-    tic = time.perf_counter()
-    bar = tqdm(total=steps, desc="stylize", unit="step", disable=not progress, file=sys.stderr)
+    best = (math.inf, X.copy())
 
     def record(step, terms):
         c, s, t = (float(x.asscalar()) for x in terms)
-        rec = dict(step=step, content=c, style=s, tv=t, total=c + s + t,
+        rec = dict(step=step_offset + step, size=size, content=c, style=s, tv=t, total=c + s + t,
                    lr=None if optimizer == "lbfgs" else lr, seconds=time.perf_counter() - tic)
         if not math.isfinite(rec["total"]):
             hint = ("lower the loss weights" if optimizer == "lbfgs"
                     else f"lower the learning rate (lr was {lr:g})")
             raise FloatingPointError(
-                f"the loss became {rec['total']} at step {step} (content {c:.3g}, style {s:.3g}, "
-                f"tv {t:.3g}); {hint}")
+                f"the loss became {rec['total']} at step {rec['step']} (content {c:.3g}, "
+                f"style {s:.3g}, tv {t:.3g}); {hint}")
         history.append(rec)
         return rec
 
@@ -220,7 +272,7 @@ def stylize(content, style, *,
         """Loss terms and X.grad at the current X; keeps the best image seen."""
         nonlocal best
         with autograd.record():
-            terms = loss_terms(net(X))
+            terms = objective(X)
             total = terms[0] + terms[1] + terms[2]
         total.backward()
         rec = record(step, terms)
@@ -230,36 +282,33 @@ def stylize(content, style, *,
                         style=f"{rec['style']:.3g}", tv=f"{rec['tv']:.3g}")
         return rec
 
+    m = v = None  # Adam moments
     try:
         if optimizer == "lbfgs":
             _lbfgs(X, evaluate, steps=steps, lr=lr, bar=bar, callback=callback)
-            result = best[1]  # the last evaluation may be a rejected line-search trial
-        else:
-            for step in range(steps):
-                rec = evaluate(step)
-                g = X.grad
-                if optimizer == "normalized_gd":
-                    X[:] = X - lr * g / (g.abs().mean() + 1e-8)
-                else:  # Adam (Kingma & Ba 2015) with bias correction
-                    if m is None:
-                        m, v = mx.nd.zeros_like(X), mx.nd.zeros_like(X)
-                    m[:] = 0.9 * m + 0.1 * g
-                    v[:] = 0.999 * v + 0.001 * g * g
-                    k = step + 1
-                    X[:] = X - lr * (m / (1 - 0.9 ** k)) / ((v / (1 - 0.999 ** k)).sqrt() + 1e-8)
-                if (step + 1) % lr_decay_every == 0:
-                    lr *= lr_decay
-                bar.update(1)
-                if callback is not None:
-                    callback(rec, X)
-            rec = record(steps, loss_terms(net(X)))  # the final image, after the last update
-            result = X
+            return best[1], False  # the last evaluation may be a rejected line-search trial
+        for step in range(steps):
+            rec = evaluate(step)
+            g = X.grad
+            if optimizer == "normalized_gd":
+                X[:] = X - lr * g / (g.abs().mean() + 1e-8)
+            else:  # Adam (Kingma & Ba 2015) with bias correction
+                if m is None:
+                    m, v = mx.nd.zeros_like(X), mx.nd.zeros_like(X)
+                m[:] = 0.9 * m + 0.1 * g
+                v[:] = 0.999 * v + 0.001 * g * g
+                k = step + 1
+                X[:] = X - lr * (m / (1 - 0.9 ** k)) / ((v / (1 - 0.999 ** k)).sqrt() + 1e-8)
+            if (step + 1) % lr_decay_every == 0:
+                lr *= lr_decay
+            bar.update(1)
+            if callback is not None:
+                callback(rec, X)
+        record(steps, objective(X))  # the final image, after the last update
+        return X, False
     except KeyboardInterrupt:
         warnings.warn(f"interrupted after {len(history)} steps: returning the best image so far")
-        result = best[1]
-    finally:
-        bar.close()
-    return postprocess(result), history
+        return best[1], True
 
 
 class _Budget(Exception):

@@ -19,7 +19,7 @@ def test_loss_falls(optimizer):
     assert image.shape == (48, 48, 3) and image.dtype == np.uint8
     assert [h["step"] for h in history] == list(range(16))
     assert history[-1]["total"] < 0.5 * history[0]["total"]
-    assert set(history[0]) == {"step", "content", "style", "tv", "total", "lr", "seconds"}
+    assert set(history[0]) == {"step", "size", "content", "style", "tv", "total", "lr", "seconds"}
 
 
 def test_lbfgs_beats_gd_at_equal_evaluations():
@@ -163,3 +163,31 @@ def test_lbfgs_refuses_sampled_kernel_mmd():
 def test_unknown_style_loss_lists_the_options():
     with pytest.raises(ValueError, match="invalid style_loss 'kl'.*mmd_gaussian"):
         gs.stylize("astronaut", "coffee", steps=1, style_loss="kl", **TINY)
+
+
+def test_coarse_to_fine_beats_single_scale_at_equal_full_size_steps():
+    settings = {**TINY, "size": 64, "steps": 4, "init": "noise", "lr": 0.05}
+    image, history = gs.stylize("astronaut", "coffee", pyramid=(48,), pyramid_steps=12, **settings)
+    assert image.shape == (64, 64, 3)
+    # 12 updates + the final record at 48 px, then 4 + 1 at 64 px; steps count across levels
+    assert [h["size"] for h in history] == [48] * 13 + [64] * 5
+    assert [h["step"] for h in history] == list(range(13)) + list(range(12, 17))
+    _, single = gs.stylize("astronaut", "coffee", **settings)
+    assert history[-1]["total"] < single[-1]["total"]
+    # the upsampled coarse result starts the fine level far below where noise starts
+    assert history[13]["total"] < 0.5 * single[0]["total"]
+
+
+@pytest.mark.parametrize("pyramid", [(48,), (40, 32), (64,)])
+def test_pyramid_must_increase_below_size(pyramid):
+    with pytest.raises(ValueError, match="pyramid sizes must increase"):
+        gs.stylize("astronaut", "coffee", steps=1, pyramid=pyramid, **TINY)
+
+
+def test_style_scale_resizes_the_painting():
+    settings = dict(steps=0, **TINY)
+    _, same = gs.stylize("astronaut", "coffee", **settings)
+    _, finer = gs.stylize("astronaut", "coffee", style_scale=2.0, **settings)
+    assert finer[0]["content"] == same[0]["content"] and finer[0]["style"] != same[0]["style"]
+    with pytest.raises(gs.image.ImageError, match="32 px"):
+        gs.stylize("astronaut", "coffee", style_scale=0.5, **settings)
