@@ -11,10 +11,12 @@ import re
 import sys
 
 from . import data, losses, optimize, weights
+from .color import COLOR_MODES
 from .vgg import POOLINGS
 
 CHOICES = {"init": optimize.INITS, "optimizer": optimize.OPTIMIZERS, "pooling": POOLINGS,
-           "weights": ("auto", "caffe", "gluon"), "style_loss": losses.STYLE_LOSSES}
+           "weights": ("auto", "caffe", "gluon"), "style_loss": losses.STYLE_LOSSES,
+           "color": COLOR_MODES}
 
 
 def _param_help(func) -> dict[str, str]:

@@ -35,6 +35,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd
 
+from . import color as colors
 from . import losses, runtime
 from .image import load_image, postprocess, preprocess, resize, save_image
 from .vgg import check_layers, layer_channels, vgg19_features
@@ -70,6 +71,7 @@ def stylize(content, style, *,
             pyramid: tuple[int, ...] = (),
             pyramid_steps: int = 100,
             style_scale: float = 1.0,
+            color: str = "style",
             seed: int = 0,
             ctx: str = "cpu",
             callback=None,
@@ -131,6 +133,11 @@ def stylize(content, style, *,
     style_scale : float
         The style image's longer side relative to the content's at every level: above 1 the
         painting's brush strokes come out smaller, below 1 larger.
+    color : str
+        Whose colors the result has (Gatys et al. 2017, see ``gluon_style.color``): 'style' (the
+        painting's, plain transfer), 'luminance' (transfer on luminance only, then the photo's
+        chroma), 'histogram' or 'histogram_pca' (the painting's colors matched to the photo's
+        mean and covariance before transfer, Cholesky or eigen square root).
     seed : int
         Seed for the noise initialization and anything else random.
     ctx : str
@@ -157,6 +164,8 @@ def stylize(content, style, *,
         raise ValueError(f"invalid style_loss {style_loss!r}; options are {losses.STYLE_LOSSES}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"invalid optimizer {optimizer!r}; options are {OPTIMIZERS}")
+    if color not in colors.COLOR_MODES:
+        raise ValueError(f"invalid color {color!r}; options are {colors.COLOR_MODES}")
     if optimizer == "lbfgs" and style_loss in ("mmd_poly", "mmd_gaussian") and style_layers:
         raise ValueError(f"style_loss {style_loss!r} samples positions afresh at every step, and "
                          "L-BFGS's line search needs a deterministic loss: use optimizer "
@@ -181,9 +190,19 @@ def stylize(content, style, *,
     ctx = runtime.get_ctx(ctx)
     runtime.seed(seed)
 
+    def prepare(content_img, style_img):
+        if color == "luminance":
+            return colors.transfer_luminance(content=content_img, style=style_img)
+        if color.startswith("histogram"):
+            method = "pca" if color == "histogram_pca" else "cholesky"
+            return content_img, colors.match_color(style=style_img, content=content_img,
+                                                   method=method)
+        return content_img, style_img
+
     # Load everything first, so that a bad image or size fails before any work.
-    levels = [(load_image(content, max_size=s), load_image(style, max_size=round(s * style_scale)))
-              for s in sizes]
+    photo = load_image(content, max_size=size)
+    levels = [prepare(load_image(content, max_size=s),
+                      load_image(style, max_size=round(s * style_scale))) for s in sizes]
     net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
                          pooling=pooling, weights=weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
@@ -223,6 +242,8 @@ def stylize(content, style, *,
                 break
     finally:
         bar.close()
+    if color == "luminance":
+        return colors.recombine_luminance(stylized=postprocess(X), content=photo), history
     return postprocess(X), history
 
 
