@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("content", nargs="?", default=data.DEFAULT_CONTENT,
                     help="content image: a file or a registered name (default: %(default)s)")
     st.add_argument("style", nargs="?", default=data.DEFAULT_STYLE,
-                    help="style image: a file or a registered name (default: %(default)s)")
+                    help="style image: a file or a registered name, or several separated by "
+                         "commas (for --style-blend or --masks) (default: %(default)s)")
     st.add_argument("-o", "--output", required=True,
                     help="output image (.jpg or .png); settings and loss history go to the .json beside it")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,6 +115,8 @@ def _stylize(args) -> int:
     if not Image.registered_extensions().get(args.output[args.output.rfind("."):].lower()):
         raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
     names = [f.name for f in optimize.dataclasses.fields(optimize.StyleConfig)]
+    if "," in args.style:
+        args.style = tuple(s.strip() for s in args.style.split(",") if s.strip())
     config = optimize.StyleConfig(**{n: getattr(args, n) for n in names})
     image, history = config.run(progress=not args.quiet)
     sidecar = optimize.write_result(args.output, image, config, history)

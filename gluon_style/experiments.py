@@ -41,6 +41,8 @@ class Result:
 
 def image_checksum(ref) -> str:
     """A stable identity for an input image: manifest sha256, bundled name, or file sha256."""
+    if isinstance(ref, (tuple, list)):  # several styles, or mask files
+        return ",".join(image_checksum(r) for r in ref)
     ref = str(ref)
     if ref in data.SKIMAGE_IMAGES:
         import skimage
@@ -77,6 +79,7 @@ def run_key(config: StyleConfig) -> str:
     """Hash of settings + input images + weights + code: equal keys mean equal pixels on one machine."""
     parts = {"settings": dataclasses.asdict(config), "code": code_checksum(),
              "content": image_checksum(config.content), "style": image_checksum(config.style),
+             "masks": [m if m == "kmeans" else sha256(m) for m in config.masks],
              "weights": weights_checksum(config)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

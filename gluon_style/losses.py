@@ -57,9 +57,24 @@ def gram(X):
     return mx.nd.dot(F, F, transpose_b=True) / n
 
 
-def style_loss(Y_hat, gram_Y):
-    """Mean squared error between the Gram matrix of ``Y_hat`` and a target Gram matrix."""
-    return ((gram(Y_hat) - gram_Y) ** 2).mean()
+def masked_gram(X, mask):
+    """Gram matrix of a region: (F m)(F m)^T / sum(m^2) for a (1, 1, H, W) mask m.
+
+    Dividing by the mask's own area (not H W) makes it a mean over the region's positions,
+    comparable with a whole painting's ``gram``; an all-ones mask gives ``gram(X)``.
+    """
+    if X.ndim != 4 or X.shape[0] != 1 or mask.shape != (1, 1, *X.shape[2:]):
+        raise ValueError(f"masked_gram takes a (1, C, H, W) feature map and a (1, 1, H, W) mask, "
+                         f"got shapes {X.shape} and {mask.shape}")
+    F = (X * mask).reshape((X.shape[1], -1))
+    return mx.nd.dot(F, F, transpose_b=True) / ((mask ** 2).sum() + _EPS)
+
+
+def style_loss(Y_hat, gram_Y, *, mask=None):
+    """Mean squared error between the Gram matrix of ``Y_hat`` (of its ``mask``ed region if
+    given, see ``masked_gram``) and a target Gram matrix."""
+    G = gram(Y_hat) if mask is None else masked_gram(Y_hat, mask)
+    return ((G - gram_Y) ** 2).mean()
 
 
 def tv_loss(X):

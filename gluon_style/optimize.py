@@ -37,6 +37,7 @@ from mxnet import autograd
 
 from . import color as colors
 from . import losses, runtime
+from . import masks as mask_tools
 from .image import load_image, postprocess, preprocess, resize, save_image
 from .vgg import check_layers, layer_channels, vgg19_features
 
@@ -71,6 +72,8 @@ def stylize(content, style, *,
             pyramid: tuple[int, ...] = (),
             pyramid_steps: int = 100,
             style_scale: float = 1.0,
+            style_blend: tuple[float, ...] | None = None,
+            masks: tuple[str, ...] = (),
             color: str = "style",
             seed: int = 0,
             ctx: str = "cpu",
@@ -80,8 +83,11 @@ def stylize(content, style, *,
 
     Parameters
     ----------
-    content, style : str, path or PIL.Image
-        Image files or registered names (``python -m gluon_style list-images``).
+    content : str, path or PIL.Image
+        Image file or registered name (``python -m gluon_style list-images``).
+    style : str, path or PIL.Image, or a tuple of them
+        The painting, or several: blended everywhere by ``style_blend``, or one per region of
+        ``masks``.
     size : int
         Longer side of the output in pixels; the style image is resized to the same longer side.
     steps : int
@@ -133,6 +139,13 @@ def stylize(content, style, *,
     style_scale : float
         The style image's longer side relative to the content's at every level: above 1 the
         painting's brush strokes come out smaller, below 1 larger.
+    style_blend : tuple of float, optional
+        Weight of each style's loss (default: equal weights summing to 1; with masks, 1 each).
+        For Gram matrices this is matching their weighted average (Gatys et al. 2017).
+    masks : tuple of str
+        Spatial control (Gatys et al. 2017, see ``gluon_style.masks``): one greyscale mask file
+        per style, white where that style goes, drawn on the content image; or ('kmeans',) to
+        split the photo by color into as many regions as styles. Gram style loss only.
     color : str
         Whose colors the result has (Gatys et al. 2017, see ``gluon_style.color``): 'style' (the
         painting's, plain transfer), 'luminance' (transfer on luminance only, then the photo's
@@ -190,24 +203,41 @@ def stylize(content, style, *,
     ctx = runtime.get_ctx(ctx)
     runtime.seed(seed)
 
-    def prepare(content_img, style_img):
+    styles = (style,) if isinstance(style, (str, Path)) or not hasattr(style, "__len__") \
+        else tuple(style)
+    if not styles:
+        raise ValueError("give at least one style image")
+    if masks and (style_loss != "gram" or len(masks) != len(styles) and tuple(masks) != ("kmeans",)):
+        raise ValueError(f"{len(masks)} masks for {len(styles)} styles: give one mask per style "
+                         "(or masks=('kmeans',)), with style_loss 'gram'")
+    if style_blend is None:
+        style_blend = (1.0,) * len(styles) if masks else (1.0 / len(styles),) * len(styles)
+    if len(style_blend) != len(styles):
+        raise ValueError(f"{len(style_blend)} style_blend weights for {len(styles)} styles")
+
+    def prepare(content_img, style_imgs):
         if color == "luminance":
-            return colors.transfer_luminance(content=content_img, style=style_img)
+            pairs = [colors.transfer_luminance(content=content_img, style=s) for s in style_imgs]
+            return pairs[0][0], [grey_style for _, grey_style in pairs]
         if color.startswith("histogram"):
             method = "pca" if color == "histogram_pca" else "cholesky"
-            return content_img, colors.match_color(style=style_img, content=content_img,
-                                                   method=method)
-        return content_img, style_img
+            return content_img, [colors.match_color(style=s, content=content_img, method=method)
+                                 for s in style_imgs]
+        return content_img, style_imgs
 
-    # Load everything first, so that a bad image or size fails before any work.
+    # Load everything first, so that a bad image, mask or size fails before any work.
     photo = load_image(content, max_size=size)
     levels = [prepare(load_image(content, max_size=s),
-                      load_image(style, max_size=round(s * style_scale))) for s in sizes]
+                      [load_image(st, max_size=round(s * style_scale)) for st in styles])
+              for s in sizes]
+    if tuple(masks) == ("kmeans",):
+        region_masks = mask_tools.kmeans_masks(photo, k=len(styles), seed=seed)
+    else:
+        region_masks = [mask_tools.load_mask(m, shape=photo.size[::-1]) for m in masks]
     net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
                          pooling=pooling, weights=weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
     net.hybridize(static_alloc=True)
-    layer_w = [style_weight * w for w in style_layer_weights]
     level_steps = [pyramid_steps] * len(pyramid) + [steps]
 
     history, tic = [], time.perf_counter()
@@ -215,24 +245,35 @@ def stylize(content, style, *,
                file=sys.stderr)
     X = None
     try:
-        for (content_img, style_img), n, offset in zip(
+        for (content_img, style_imgs), n, offset in zip(
                 levels, level_steps, np.cumsum([0, *level_steps])):
             C = preprocess(content_img, ctx=ctx)
             if X is None:
                 if init == "content":
                     X = C.copy()
-                elif init == "style":
-                    X = preprocess(resize(style_img, shape=content_img.size[::-1]), ctx=ctx)
+                elif init == "style":  # the first style, resized to the content's shape
+                    X = preprocess(resize(style_imgs[0], shape=content_img.size[::-1]), ctx=ctx)
                 else:
                     X = NOISE_STD * mx.nd.random.normal(0, 1, shape=C.shape, ctx=ctx)
             else:  # coarse-to-fine: the previous level's result, upsampled, starts this one
                 X = mx.nd.contrib.BilinearResize2D(X, height=C.shape[2], width=C.shape[3])
-            style_features = net(preprocess(style_img, ctx=ctx))
+            content_features = net(C)
+            style_terms = []  # (layer, weight, target, mask or None), for every style and layer
+            for style_img, blend, mask in zip(style_imgs, style_blend,
+                                              region_masks or [None] * len(styles)):
+                style_features = net(preprocess(style_img, ctx=ctx))
+                if mask is not None:  # the mask at this level's size, then at each layer's grid
+                    mask = mask_tools.layer_mask(mask, shape=content_img.size[::-1])
+                for name, w in zip(style_layers, style_layer_weights):
+                    target = losses.style_target(style_features[name], kind=style_loss)
+                    grid_mask = None if mask is None else mx.nd.array(
+                        mask_tools.layer_mask(mask, shape=content_features[name].shape[2:])[None, None],
+                        ctx=ctx)
+                    style_terms.append((name, style_weight * w * blend, target, grid_mask))
             objective = _Objective(
-                net=net, content_weight=content_weight, tv_weight=tv_weight, layer_w=layer_w,
-                content_Y=[(name, net(C)[name]) for name in content_layers],
-                style_targets=[(name, losses.style_target(style_features[name], kind=style_loss))
-                               for name in style_layers])
+                net=net, content_weight=content_weight, tv_weight=tv_weight,
+                content_Y=[(name, content_features[name]) for name in content_layers],
+                style_terms=style_terms)
             X, interrupted = _descend(
                 X, objective, steps=int(n), lr=lr, lr_decay=lr_decay,
                 lr_decay_every=lr_decay_every, optimizer=optimizer, history=history,
@@ -250,17 +291,18 @@ def stylize(content, style, *,
 class _Objective:
     """The weighted loss terms of one pyramid level (targets computed once)."""
 
-    def __init__(self, *, net, content_Y, style_targets, layer_w, content_weight, tv_weight):
-        self.net, self.content_Y, self.style_targets = net, content_Y, style_targets
-        self.layer_w, self.content_weight, self.tv_weight = layer_w, content_weight, tv_weight
+    def __init__(self, *, net, content_Y, style_terms, content_weight, tv_weight):
+        self.net, self.content_Y, self.style_terms = net, content_Y, style_terms
+        self.content_weight, self.tv_weight = content_weight, tv_weight
 
     def __call__(self, X):
         """(content, style, tv) loss NDArrays at X; call inside autograd.record()."""
         feats = self.net(X)
         zero = mx.nd.zeros((1,), ctx=X.context)
         c = [self.content_weight * losses.content_loss(feats[n], Y) for n, Y in self.content_Y]
-        s = [w * losses.style_distance(feats[n], target)
-             for (n, target), w in zip(self.style_targets, self.layer_w)]
+        s = [w * (losses.style_distance(feats[n], target) if mask is None
+                  else losses.style_loss(feats[n], target["G"], mask=mask))
+             for n, w, target, mask in self.style_terms]
         return (mx.nd.add_n(*c) if c else zero, mx.nd.add_n(*s) if s else zero,
                 self.tv_weight * losses.tv_loss(X))
 
