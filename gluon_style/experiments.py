@@ -213,3 +213,19 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "gram") -> dict:
+    """A style weight per style representation such that every style term starts equal.
+
+    The representations' losses live on different scales (see ``losses``). For a fair
+    comparison each ``kind`` gets ``config.style_weight`` times reference/own, the ratio of
+    the style terms at the initial image (one forward pass each, ``steps=0``): the
+    optimization then starts from the same style loss, whatever the representation.
+    """
+    def start(kind):
+        _, history = dataclasses.replace(config, style_loss=kind, steps=0).run(progress=False)
+        return history[0]["style"]
+
+    ref = start(reference)
+    return {kind: config.style_weight * ref / max(start(kind), 1e-30) for kind in kinds}

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from concurrent.futures import ProcessPoolExecutor
 
@@ -57,3 +58,16 @@ def test_grid_figure_and_sidecar(tmp_path):
     assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
     with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
         experiments.grid(results, nrows=2, ncols=2)
+
+
+def test_equal_start_style_weights_equalize_the_first_style_term():
+    base = gs.StyleConfig(content="astronaut", style="coffee", size=48, steps=0,
+                          content_layers=("relu2_2",), style_layers=("relu1_1", "relu2_1"),
+                          pretrained=False)
+    kinds = ("gram", "mean_std", "mean_cov")
+    weights = experiments.equal_start_style_weights(base, kinds)
+    assert weights["gram"] == pytest.approx(base.style_weight)
+    starts = [dataclasses.replace(base, style_loss=k, style_weight=w).run(progress=False)[1][0]["style"]
+              for k, w in weights.items()]
+    assert starts == pytest.approx([starts[0]] * len(kinds), rel=1e-4)
+    assert len({round(w, 6) for w in weights.values()}) == len(kinds)   # the scales do differ
