@@ -425,6 +425,27 @@ def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
         pass
 
 
+def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu2_1"),
+               **settings) -> np.ndarray:
+    """A new style image: the coarse structure of ``coarse`` in the fine texture of ``fine``.
+
+    Gatys et al. 2017 (scale control) make it by style transfer from one painting to the
+    other: ``coarse`` is the content (its deep features, relu4_2, keep its large shapes) and
+    only the shallow layers of ``fine`` (``fine_layers``, small receptive fields) are matched,
+    so only its small-scale texture comes along. Use the result as ``style`` for a photo.
+    ``settings`` go to ``stylize`` (size, steps, weights, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        The new style image, HxWx3 uint8.
+    """
+    if "style_layers" in settings:
+        raise TypeError("mix_scales takes fine_layers, not style_layers")
+    image, _ = stylize(coarse, fine, style_layers=fine_layers, **settings)
+    return image
+
+
 def gatys_weights(ratio: float, *, content_layer: str, shape: tuple[int, int],
                   style_layers: tuple[str, ...]) -> dict:
     """Our weights for Gatys et al.'s content/style ratio alpha/beta (their Fig. 3).

@@ -24,7 +24,8 @@ TINY = {
         else {"content": "astronaut", "styles": ["coffee", "chelsea"]})),
     # 96 px: the coarse level at half size must keep 32 px on the short side
     "06_perceptual_controls": dict(size=96, steps=2, pyramid_steps=4, style_scales=[1.0, 2.0], **(
-        {} if PAINTINGS else {**PAIR, "region_styles": ["coffee", "chelsea"]})),
+        {} if PAINTINGS else {**PAIR, "region_styles": ["coffee", "chelsea"],
+                              "coarse_style": "coffee", "fine_style": "chelsea"})),
     "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"], **PAIR),
 }
 FIGURES = {
@@ -35,7 +36,7 @@ FIGURES = {
                                     "04_pooling", "04_tv_weight", "04_network"],
     "05_one_content_many_styles": ["05_many_styles"],
     "06_perceptual_controls": ["06_color", "06_masks", "06_coarse_to_fine",
-                               "06_coarse_to_fine_curves", "06_style_scale"],
+                               "06_coarse_to_fine_curves", "06_style_scale", "06_mixed_scales"],
     "07_style_representations": ["07_style_losses", "07_loss_curves"],
 }
 

@@ -191,3 +191,23 @@ def test_style_scale_resizes_the_painting():
     assert finer[0]["content"] == same[0]["content"] and finer[0]["style"] != same[0]["style"]
     with pytest.raises(gs.image.ImageError, match="32 px"):
         gs.stylize("astronaut", "coffee", style_scale=0.5, **settings)
+
+
+def test_mix_scales_takes_fine_texture_and_keeps_coarse_layout():
+    """Coarse: a blue left half beside a yellow right half. Fine: red paint. The mixed style
+    image turns redder (shallow statistics of the fine painting) but keeps its two halves."""
+    from PIL import Image
+
+    coarse = np.zeros((48, 48, 3), np.uint8)
+    coarse[:, :24] = (30, 30, 200)
+    coarse[:, 24:] = (220, 220, 40)
+    red = np.clip(np.array([220, 40, 40]) + np.random.default_rng(0).normal(0, 20, (48, 48, 3)),
+                  0, 255).astype(np.uint8)
+    mixed = gs.optimize.mix_scales(coarse=Image.fromarray(coarse), fine=Image.fromarray(red),
+                                   steps=40, lr=0.1, tv_weight=0.0, style_weight=1e4,
+                                   **{k: v for k, v in TINY.items() if k != "style_layers"})
+    assert mixed.shape == (48, 48, 3)
+    redness = lambda a: float(a[..., 0].astype(float).mean() - a[..., 2].astype(float).mean())
+    assert redness(mixed) > redness(coarse) + 30
+    left, right = mixed[:, 4:20].astype(float).mean((0, 1)), mixed[:, 28:44].astype(float).mean((0, 1))
+    assert right[1] > left[1] + 15       # the yellow half stays greener than the blue half
