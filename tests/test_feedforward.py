@@ -1,0 +1,96 @@
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd
+from numpy.testing import assert_allclose
+
+from gluon_style import feedforward as ff
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).normal(2.0, 3.0, size=shape).astype(np.float32)
+
+
+def _by_hand(x, eps=1e-5):
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    var = x.var(axis=(2, 3), keepdims=True)
+    return (x - mean) / np.sqrt(var + eps)
+
+
+def test_instance_norm_by_hand():
+    x = _x((2, 3, 4, 5))
+    block = ff.InstanceNorm(3)
+    block.initialize()
+    block.gamma.set_data(mx.nd.array([1.0, 2.0, 0.5]).reshape((1, 3, 1, 1)))
+    block.beta.set_data(mx.nd.array([0.0, -1.0, 3.0]).reshape((1, 3, 1, 1)))
+    expected = _by_hand(x) * np.array([1, 2, 0.5]).reshape(1, 3, 1, 1) + np.array([0, -1, 3]).reshape(1, 3, 1, 1)
+    assert_allclose(block(mx.nd.array(x)).asnumpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_conditional_instance_norm_selects_and_mixes_styles():
+    x = _x((2, 3, 4, 4))
+    block = ff.ConditionalInstanceNorm(3, num_styles=2)
+    block.initialize()
+    gamma = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]], np.float32)
+    beta = np.array([[0.0, 1.0, 2.0], [5.0, 5.0, 5.0]], np.float32)
+    block.gamma.set_data(mx.nd.array(gamma))
+    block.beta.set_data(mx.nd.array(beta))
+    out = block(mx.nd.array(x), mx.nd.array([[0, 1], [0.25, 0.75]])).asnumpy()
+    # sample 0 with one-hot style 1 uses exactly style 1's parameters
+    assert_allclose(out[0], _by_hand(x)[0] * gamma[1].reshape(3, 1, 1) + beta[1].reshape(3, 1, 1),
+                    rtol=1e-4, atol=1e-4)
+    # sample 1 mixes them linearly
+    g, b = 0.25 * gamma[0] + 0.75 * gamma[1], 0.25 * beta[0] + 0.75 * beta[1]
+    assert_allclose(out[1], _by_hand(x)[1] * g.reshape(3, 1, 1) + b.reshape(3, 1, 1),
+                    rtol=1e-4, atol=1e-4)
+
+
+def test_adain_output_has_the_style_statistics():
+    content, style = _x((1, 4, 6, 7), 1), _x((1, 4, 5, 5), 2) * 0.3 + 7
+    out = ff.adain(mx.nd, mx.nd.array(content), mx.nd.array(style)).asnumpy()
+    assert_allclose(out.mean(axis=(2, 3)), style.mean(axis=(2, 3)), rtol=1e-4)
+    assert_allclose(out.std(axis=(2, 3)), style.std(axis=(2, 3)), rtol=1e-3)
+    # and the content's normalized pattern
+    assert_allclose(_by_hand(out), _by_hand(content), atol=1e-3)
+
+
+@pytest.mark.parametrize("norm, upsample", [("instance", "resize"), ("batch", "transposed"),
+                                            ("conditional", "resize"), ("instance", "transposed")])
+def test_transform_net_shapes_and_gradients(norm, upsample):
+    num_styles = 3 if norm == "conditional" else 1
+    net = ff.TransformNet(norm=norm, upsample=upsample, num_styles=num_styles)
+    net.initialize(mx.init.Xavier())
+    X = mx.nd.array(_x((2, 3, 32, 40)))
+    extra = (mx.nd.array([[1, 0, 0], [0, 0.5, 0.5]]),) if norm == "conditional" else ()
+    with autograd.record():
+        Y = net(X, *extra)
+        loss = (Y ** 2).mean()
+    loss.backward()
+    assert Y.shape == X.shape
+    params = net.collect_params()
+    trainable = [p for p in params.values() if p.grad_req != "null"]
+    # Johnson et al.'s conv stack: 3 down + 10 residual + 2 up + 1 out
+    assert sum(p.name.endswith("weight") and p.data().ndim == 4 for p in trainable) == 16
+    transposed = [isinstance(up.layer.conv, mx.gluon.nn.Conv2DTranspose) for up in net.up]
+    assert transposed == [upsample == "transposed"] * 2
+    for p in trainable:
+        if norm == "conditional" and p.name.endswith(("gamma", "beta")):
+            g = p.grad().asnumpy()
+            assert np.abs(g[0]).sum() > 0 and np.abs(g[1]).sum() > 0, p.name   # styles in use
+        else:
+            assert np.abs(p.grad().asnumpy()).sum() > 0, p.name
+
+
+def test_transform_net_rejects_bad_settings():
+    with pytest.raises(ValueError, match="instance"):
+        ff.TransformNet(norm="layer")
+    with pytest.raises(ValueError, match="resize"):
+        ff.TransformNet(upsample="bilinear")
+    with pytest.raises(ValueError, match="conditional"):
+        ff.TransformNet(norm="instance", num_styles=2)
+
+
+def test_decoder_mirrors_the_encoder_to_relu4_1():
+    dec = ff.Decoder()
+    dec.initialize(mx.init.Xavier())
+    assert dec(mx.nd.zeros((1, 512, 4, 5))).shape == (1, 3, 32, 40)
