@@ -1,0 +1,135 @@
+import json
+import warnings
+
+import mxnet as mx
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from PIL import Image
+
+from gluon_style import training
+from gluon_style.image import ImageError
+
+TINY = dict(content=("astronaut", "rocket"), crop=32, batch_size=2, style_size=64, progress=False)
+
+
+def _params(model):
+    return {k.split("_", 1)[1]: v.data().asnumpy() for k, v in model.net.collect_params().items()}
+
+
+@pytest.mark.pretrained
+@pytest.mark.parametrize("kind, styles", [("johnson", ("coffee",)), ("cin", ("coffee", "chelsea")),
+                                          ("adain", ("coffee", "chelsea"))])
+def test_a_few_steps_lower_the_loss(kind, styles, tmp_path):
+    _, history = training.train(kind=kind, styles=styles, steps=30, out_dir=str(tmp_path), **TINY)
+    totals = [h["total"] for h in history]
+    assert [h["step"] for h in history] == list(range(30))
+    assert np.mean(totals[-4:]) < 0.6 * np.mean(totals[:4])
+
+
+@pytest.mark.pretrained
+def test_resume_takes_the_same_next_step(tmp_path):
+    settings = dict(kind="cin", styles=("coffee", "chelsea"), checkpoint_every=2, **TINY)
+    straight, h_straight = training.train(steps=4, out_dir=str(tmp_path / "a"), **settings)
+    training.train(steps=2, out_dir=str(tmp_path / "b"), **settings)
+    assert json.loads((tmp_path / "b" / "checkpoint.json").read_text())["step"] == 2
+    resumed, h_resumed = training.train(steps=4, out_dir=str(tmp_path / "b"), **settings)
+    assert [h["step"] for h in h_resumed] == [0, 1, 2, 3]
+    assert [h["total"] for h in h_resumed] == pytest.approx([h["total"] for h in h_straight], rel=1e-5)
+    a, b = _params(straight), _params(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.pretrained
+def test_checkpoint_of_another_architecture_is_refused(tmp_path):
+    training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path), **TINY)
+    with pytest.raises(ValueError, match="another network"):
+        training.train(kind="johnson", styles=("coffee",), steps=2, upsample="transposed",
+                       out_dir=str(tmp_path), **TINY)
+
+
+@pytest.mark.pretrained
+def test_interrupt_saves_a_checkpoint(tmp_path, monkeypatch):
+    real = training.CropSampler.batch
+
+    def batch(self, n, *, step, ctx=None):
+        if step == 3:
+            raise KeyboardInterrupt
+        return real(self, n, step=step, ctx=ctx)
+
+    monkeypatch.setattr(training.CropSampler, "batch", batch)
+    with pytest.warns(UserWarning, match="interrupted at step 3"):
+        _, history = training.train(kind="johnson", styles=("coffee",), steps=10,
+                                    checkpoint_every=100, out_dir=str(tmp_path), **TINY)
+    saved = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert saved["step"] == 3 and len(saved["history"]) == 3 and len(history) == 3
+
+
+def test_bad_data_gets_clear_errors_or_is_skipped(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImageError, match="no images"):
+        training.content_images(empty)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    Image.fromarray(np.full((40, 50, 3), 120, np.uint8)).save(photos / "grey.png")
+    sampler = training.CropSampler(training.content_images(photos), crop=32, seed=0)
+    with pytest.warns(UserWarning, match="skipping .*broken.jpg"):
+        X = sampler.batch(6, step=0)
+    assert X.shape == (6, 3, 32, 32)
+    only_broken = training.CropSampler([photos / "broken.jpg"], crop=32, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ImageError, match="none of the 1 training images"):
+            only_broken.batch(1, step=0)
+
+
+def test_batches_depend_only_on_seed_and_step():
+    a = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
+    b = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
+    assert_array_equal(a.batch(2, step=5).asnumpy(), b.batch(2, step=5).asnumpy())
+    assert not np.array_equal(a.batch(2, step=5).asnumpy(), a.batch(2, step=6).asnumpy())
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(kind="gan"), "johnson"), (dict(styles=("a", "b")), "use kind 'cin'"),
+    (dict(crop=30), "multiple of 4"), (dict(kind="adain", crop=36), "multiple of 8"),
+    (dict(norm="layer"), "instance"), (dict(loss_network=11), "16, 19"),
+])
+def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        training.train(**{**TINY, "steps": 1, "out_dir": str(tmp_path), **bad})
+    assert not any(tmp_path.iterdir())
+
+
+def test_batch_gram_by_hand():
+    X = np.random.default_rng(0).normal(size=(2, 3, 2, 4)).astype(np.float32)
+    F = X.reshape(2, 3, 8)
+    assert_allclose(training.batch_gram(mx.nd.array(X)).asnumpy(),
+                    np.einsum("nci,ndi->ncd", F, F) / 8, rtol=1e-5)
+
+
+@pytest.mark.pretrained
+def test_apply_checks_its_style_arguments(tmp_path):
+    cin, _ = training.train(kind="cin", styles=("coffee", "chelsea"), steps=1,
+                            out_dir=str(tmp_path / "cin"), **TINY)
+    model = training.Model.load(tmp_path / "cin")
+    assert_array_equal(model.apply("astronaut", size=48, style_index=1),
+                       model.apply("astronaut", size=48, mix=(0.0, 1.0)))
+    with pytest.raises(ValueError, match="style_index"):
+        model.apply("astronaut", size=48)
+    with pytest.raises(ValueError, match="0..1"):
+        model.apply("astronaut", size=48, style_index=2)
+    training.train(kind="adain", styles=("coffee",), steps=1, out_dir=str(tmp_path / "adain"), **TINY)
+    adain = training.Model.load(tmp_path / "adain")
+    with pytest.raises(ValueError, match="style="):
+        adain.apply("astronaut", size=48)
+    with pytest.raises(ValueError, match="alpha"):
+        adain.apply("astronaut", size=48, style="chelsea", alpha=1.5)
+    out = adain.apply("astronaut", size=50, style="chelsea", alpha=0.5)
+    assert out.shape == (48, 48, 3)          # cut down to a multiple of 8
+    with pytest.raises(FileNotFoundError, match="train a model there first"):
+        training.Model.load(tmp_path / "nothing")
