@@ -1,4 +1,4 @@
-"""Command line: ``python -m gluon_style {stylize,list-images,fetch}``.
+"""Command line: ``python -m gluon_style {stylize,train-feedforward,apply,list-images,fetch}``.
 
 The ``stylize`` options are generated from ``gluon_style.stylize``'s signature
 (names, types, defaults) and its docstring (help), so they cannot drift apart.
@@ -42,9 +42,12 @@ def _list_of(kind):
     return parse
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
-    helps = _param_help(optimize.stylize)
-    for p in inspect.signature(optimize.stylize).parameters.values():
+def _add_settings(parser: argparse.ArgumentParser, func=None, *, choices=None) -> None:
+    """One option per keyword-only parameter of ``func`` (default: ``stylize``)."""
+    func = func or optimize.stylize
+    choices = CHOICES if choices is None else choices
+    helps = _param_help(func)
+    for p in inspect.signature(func).parameters.values():
         if p.kind is not p.KEYWORD_ONLY or p.name in ("callback", "progress"):
             continue
         flag, ann = "--" + p.name.replace("_", "-"), str(p.annotation)
@@ -52,6 +55,9 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         kwargs = dict(default=p.default, help=f"{helps.get(p.name, '')} (default: {shown})")
         if ann == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif ann == "str | tuple[str, ...]":   # a folder, one image, or several (commas)
+            kwargs.update(type=lambda t: tuple(x for x in t.split(",") if x) if "," in t else t,
+                          metavar="FOLDER|A,B,...")
         elif ann.startswith("tuple[str"):
             kwargs.update(type=_list_of(str), metavar="A,B,...")
         elif ann.startswith("tuple[float"):
@@ -60,8 +66,8 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
             kwargs.update(type=_list_of(int), metavar="N1,N2,...")
         else:
             kwargs["type"] = {"int": int, "float": float}.get(ann, str)
-        if p.name in CHOICES:
-            kwargs["choices"] = CHOICES[p.name]
+        if p.name in choices:
+            kwargs["choices"] = choices[p.name]
         parser.add_argument(flag, **kwargs)
 
 
@@ -84,6 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list-images", help="list the registered image names")
     ls.add_argument("--role", choices=("content", "style"))
 
+    from . import feedforward, training
+
+    tr = sub.add_parser("train-feedforward",
+                        help="train a feed-forward network (Johnson, CIN or AdaIN); resumes in --out-dir")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_settings(tr, training.train, choices={"kind": training.KINDS, "norm": ("instance", "batch"),
+                                               "upsample": feedforward.UPSAMPLINGS,
+                                               "loss_network": (16, 19)})
+
+    ap = sub.add_parser("apply", help="stylize an image with a trained feed-forward network")
+    ap.add_argument("model", help="the folder a train-feedforward run wrote")
+    ap.add_argument("content", help="content image: a file or a registered name")
+    ap.add_argument("-o", "--output", required=True, help="output image (.jpg or .png)")
+    ap.add_argument("--size", type=int, default=512, help="longer side in pixels (default: %(default)s)")
+    ap.add_argument("--style", help="style image, for an AdaIN model")
+    ap.add_argument("--alpha", type=float, default=1.0,
+                    help="AdaIN content/style trade-off, 0..1 (default: %(default)s)")
+    ap.add_argument("--style-index", type=int, help="which trained style, for a CIN model")
+    ap.add_argument("--mix", type=_list_of(float), metavar="W1,W2,...",
+                    help="weights over the trained styles, for a CIN model")
+    ap.add_argument("--ctx", default="cpu", help="'cpu', 'gpu' or 'gpu:N' (default: %(default)s)")
+
     sub.add_parser("fetch", help="download (or find in $GLUON_STYLE_IMAGES) the VGG-19 weights "
                                  "and every registered image, once")
     return parser
@@ -99,6 +127,10 @@ def main(argv=None) -> int:
             print(f"VGG-19 weights: {weights.caffe_vgg19_file()}")
             for path in data.fetch_all():
                 print(f"image: {path}")
+        elif args.command == "train-feedforward":
+            return _train(args)
+        elif args.command == "apply":
+            return _apply(args)
         else:
             return _stylize(args)
     except (ValueError, KeyError, RuntimeError, ConnectionError, FileNotFoundError) as e:
@@ -123,4 +155,35 @@ def _stylize(args) -> int:
     last = history[-1]
     print(f"wrote {args.output} and {sidecar} ({last['step']} steps, {last['seconds']:.0f} s, "
           f"final loss {last['total']:.4g})")
+    return 0
+
+
+def _train(args) -> int:
+    from . import training
+
+    names = [f.name for f in training.dataclasses.fields(training.TrainConfig)]
+    settings = {n: getattr(args, n) for n in names}
+    if isinstance(settings["styles"], str):
+        settings["styles"] = (settings["styles"],)
+    _, history = training.train(**settings, progress=not args.quiet)
+    if history:
+        last = history[-1]
+        print(f"trained to step {last['step'] + 1} in {args.out_dir} ({last['seconds']:.0f} s, "
+              f"final loss {last['total']:.4g})")
+    return 0
+
+
+def _apply(args) -> int:
+    from PIL import Image
+
+    from . import training
+    from .image import ImageError, save_image
+
+    if not Image.registered_extensions().get(args.output[args.output.rfind("."):].lower()):
+        raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
+    model = training.Model.load(args.model, ctx=args.ctx)
+    image = model.apply(args.content, size=args.size, style=args.style, style_index=args.style_index,
+                        mix=args.mix, alpha=args.alpha)
+    save_image(image, args.output)
+    print(f"wrote {args.output}")
     return 0

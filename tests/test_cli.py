@@ -65,3 +65,21 @@ def test_defaults_need_only_an_output_path(tmp_path):
     assert meta["settings"]["content"] == "tubingen"
     assert meta["settings"]["style"] == "vangogh_starry_night"
     assert Image.open(out).size == (48, 36)
+
+
+@pytest.mark.pretrained
+def test_train_feedforward_then_apply(tmp_path):
+    model = tmp_path / "cin"
+    r = run("train-feedforward", "--kind", "cin", "--styles", "coffee,chelsea",
+            "--content", "astronaut,rocket", "--crop", "32", "--batch-size", "1", "--steps", "2",
+            "--style-size", "64", "--out-dir", str(model), "--quiet")
+    assert "trained to step 2" in r.stdout
+    assert json.loads((model / "checkpoint.json").read_text())["settings"]["styles"] == ["coffee", "chelsea"]
+    out = tmp_path / "out.png"
+    run("apply", str(model), "astronaut", "-o", str(out), "--size", "48", "--mix", "0.3,0.7")
+    assert Image.open(out).size == (48, 48)
+    r = run("apply", str(model), "astronaut", "-o", str(tmp_path / "x.png"), "--size", "48", check=False)
+    assert r.returncode == 2 and "style_index" in r.stderr and not (tmp_path / "x.png").exists()
+    r = run("train-feedforward", "--kind", "johnson", "--styles", "coffee", "--content", "astronaut",
+            "--crop", "32", "--steps", "3", "--out-dir", str(model), "--quiet", check=False)
+    assert r.returncode == 2 and "another network" in r.stderr
