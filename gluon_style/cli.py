@@ -133,7 +133,8 @@ def main(argv=None) -> int:
             return _apply(args)
         else:
             return _stylize(args)
-    except (ValueError, KeyError, RuntimeError, ConnectionError, FileNotFoundError) as e:
+    except (ValueError, KeyError, RuntimeError, ConnectionError, FileNotFoundError,
+            MemoryError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     return 0

@@ -234,6 +234,9 @@ def stylize(content, style, *,
         region_masks = mask_tools.kmeans_masks(photo, k=len(styles), seed=seed)
     else:
         region_masks = [mask_tools.load_mask(m, shape=photo.size[::-1]) for m in masks]
+    if ctx.device_type == "cpu":  # (GPU memory is not estimated)
+        _check_memory(shape=levels[-1][0].size[::-1], layers=[*content_layers, *style_layers],
+                      optimizer=optimizer, size=size)
     net = vgg19_features(list(dict.fromkeys([*content_layers, *style_layers])), pretrained=pretrained,
                          pooling=pooling, weights=weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
@@ -286,6 +289,47 @@ def stylize(content, style, *,
     if color == "luminance":
         return colors.recombine_luminance(stylized=postprocess(X), content=photo), history
     return postprocess(X), history
+
+
+# Peak memory model, fitted with benchmarks/memory.py on this project's machine (CPU, the
+# default layers): 0.46 GiB for Python, MXNet and the weights, plus 1.81 x the bytes of every
+# VGG activation up to the deepest layer (forward outputs and their gradients): predicted
+# 1.27 GiB at 512x384 (measured 1.25) from the fit at 1024x768 (3.69). We round up.
+MEMORY_BASE_BYTES = 0.5 * 2**30
+MEMORY_PER_ACTIVATION_BYTE = 1.9
+LBFGS_HISTORY_VECTORS = 25   # scipy's 10 (s, y) pairs and its work arrays, float64
+
+
+def estimate_memory(*, shape: tuple[int, int], layers=("relu4_2", *GATYS_STYLE_LAYERS),
+                    optimizer: str = "normalized_gd") -> int:
+    """Estimated peak bytes of a ``stylize`` run on the CPU for a content image of ``shape``."""
+    from .vgg import layer_names, layer_table
+
+    names = layer_names(19)
+    cut = max(names.index(n) for n in layers)
+    rows = layer_table(19, height=shape[0], width=shape[1])[: cut + 1]
+    activations = sum(c * h * w for c, h, w in (r["shape"] for r in rows))
+    extra = LBFGS_HISTORY_VECTORS * 3 * shape[0] * shape[1] * 8 if optimizer == "lbfgs" else 0
+    return int(MEMORY_BASE_BYTES + MEMORY_PER_ACTIVATION_BYTE * 4 * activations + extra)
+
+
+def _check_memory(*, shape, layers, optimizer, size: int) -> None:
+    """Refuse, before any work, a size whose estimate exceeds the memory available now."""
+    available = runtime.available_memory()
+    need = estimate_memory(shape=shape, layers=layers, optimizer=optimizer)
+    if need <= available:
+        return
+    aspect = shape[0] / shape[1]
+    fits = lambda side: estimate_memory(  # noqa: E731 (side = longer side, same aspect)
+        shape=(side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side),
+        layers=layers, optimizer=optimizer) <= available
+    lo, hi = 0, size
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    raise MemoryError(f"size {size} ({shape[1]}x{shape[0]} px) needs about {need / 2**30:.1f} GiB "
+                      f"but {available / 2**30:.1f} GiB is available; the largest size that fits "
+                      f"is about {lo} (--size {lo})")
 
 
 class _Objective:

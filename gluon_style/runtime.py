@@ -86,3 +86,15 @@ def num_gpus() -> int:
         return mx.context.num_gpus()
     except mx.base.MXNetError:
         return 0
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now (Linux MemAvailable; else total)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -211,3 +211,29 @@ def test_mix_scales_takes_fine_texture_and_keeps_coarse_layout():
     assert redness(mixed) > redness(coarse) + 30
     left, right = mixed[:, 4:20].astype(float).mean((0, 1)), mixed[:, 28:44].astype(float).mean((0, 1))
     assert right[1] > left[1] + 15       # the yellow half stays greener than the blue half
+
+
+def test_a_size_that_cannot_fit_is_refused_before_any_work(monkeypatch):
+    from gluon_style import runtime
+
+    monkeypatch.setattr(runtime, "available_memory", lambda: 2 * 2**30)
+    calls = []
+    monkeypatch.setattr(optimize, "vgg19_features", lambda *a, **k: calls.append(1))
+    with pytest.raises(MemoryError, match=r"largest size that fits is about (\d+)") as e:
+        gs.stylize("astronaut", "coffee", size=2048, steps=1, progress=False)
+    assert calls == []                                   # no network was even built
+    largest = int(e.value.args[0].rsplit("--size ", 1)[1].rstrip(")"))
+    fits = lambda side: optimize.estimate_memory(shape=(side, side)) <= 2 * 2**30
+    assert fits(largest) and not fits(largest + 8)       # astronaut is square
+
+
+def test_memory_estimate_grows_with_pixels_and_lbfgs_history():
+    small = optimize.estimate_memory(shape=(384, 512))
+    large = optimize.estimate_memory(shape=(768, 1024))
+    # activations scale with pixels on top of the fixed base
+    assert (large - optimize.MEMORY_BASE_BYTES) == pytest.approx(
+        4 * (small - optimize.MEMORY_BASE_BYTES), rel=0.01)
+    extra = optimize.estimate_memory(shape=(384, 512), optimizer="lbfgs") - small
+    assert extra == optimize.LBFGS_HISTORY_VECTORS * 3 * 384 * 512 * 8
+    shallow = optimize.estimate_memory(shape=(384, 512), layers=("relu1_1",))
+    assert shallow < small
