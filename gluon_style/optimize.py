@@ -156,7 +156,9 @@ def stylize(content, style, *,
     ctx : str
         'cpu', 'gpu' or 'gpu:N'.
     callback : callable, optional
-        Called as callback(record, X) after every step with the history record and the image NDArray.
+        Called as callback(record, X) after every step with the history record and the image
+        NDArray; returning True stops the run (e.g. once a target loss is reached), which then
+        returns the best image seen.
     progress : bool
         Show a progress bar.
 
@@ -392,8 +394,8 @@ def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, hi
     m = v = None  # Adam moments
     try:
         if optimizer == "lbfgs":
-            _lbfgs(X, evaluate, steps=steps, lr=lr, bar=bar, callback=callback)
-            return best[1], False  # the last evaluation may be a rejected line-search trial
+            stopped = _lbfgs(X, evaluate, steps=steps, lr=lr, bar=bar, callback=callback)
+            return best[1], stopped  # the last evaluation may be a rejected line-search trial
         for step in range(steps):
             rec = evaluate(step)
             g = X.grad
@@ -409,8 +411,8 @@ def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, hi
             if (step + 1) % lr_decay_every == 0:
                 lr *= lr_decay
             bar.update(1)
-            if callback is not None:
-                callback(rec, X)
+            if callback is not None and callback(rec, X) is True:
+                return best[1], True
         record(steps, objective(X))  # the final image, after the last update
         return X, False
     except KeyboardInterrupt:
@@ -424,6 +426,8 @@ class _Budget(Exception):
 
 def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
     """Minimize over X's pixels with scipy's L-BFGS-B, ``steps`` + 1 loss evaluations at most.
+
+    Returns True if the callback asked to stop.
 
     L-BFGS-B's first step with bounds is x - g, so its size depends on the loss's scale
     (with small weights it can be too small to register in float32, and nothing moves). The
@@ -442,10 +446,10 @@ def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
     std = np.array(IMAGENET_STD).reshape(1, 3, 1, 1)
     lo = np.broadcast_to((0.0 - mean) / std, X.shape).ravel()
     hi = np.broadcast_to((1.0 - mean) / std, X.shape).ravel()
-    count, scale = 0, None
+    count, scale, stopped = 0, None, False
 
     def fun(x):
-        nonlocal count, scale
+        nonlocal count, scale, stopped
         if count > steps:
             raise _Budget
         X[:] = mx.nd.array(x.reshape(X.shape), ctx=X.context, dtype="float32")
@@ -455,8 +459,9 @@ def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
             scale = lr / max(np.abs(g).mean(), 1e-30)
         if count:
             bar.update(1)
-        if callback is not None:
-            callback(rec, X)
+        if callback is not None and callback(rec, X) is True:
+            stopped = True
+            raise _Budget
         count += 1
         return scale * rec["total"], scale * g
 
@@ -467,6 +472,7 @@ def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
                  options=dict(maxiter=steps + 1, maxfun=steps + 1, ftol=0.0, gtol=0.0))
     except _Budget:
         pass
+    return stopped
 
 
 def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu2_1"),

@@ -237,3 +237,19 @@ def test_memory_estimate_grows_with_pixels_and_lbfgs_history():
     assert extra == optimize.LBFGS_HISTORY_VECTORS * 3 * 384 * 512 * 8
     shallow = optimize.estimate_memory(shape=(384, 512), layers=("relu1_1",))
     assert shallow < small
+
+
+@pytest.mark.parametrize("optimizer", ["normalized_gd", "lbfgs"])
+def test_callback_returning_true_stops_the_run(optimizer):
+    target = []
+
+    def stop_below(rec, X):
+        if not target:
+            target.append(0.5 * rec["total"])
+        return rec["total"] < target[0]
+
+    _, history = gs.stylize("astronaut", "coffee", steps=40, optimizer=optimizer, init="noise",
+                            lr=0.05, pyramid=(48,), pyramid_steps=40, callback=stop_below,
+                            **{**TINY, "size": 64, "style_layers": ("relu1_1",)})
+    assert history[-1]["total"] < target[0] and len(history) < 41   # stopped, at the first level
+    assert all(h["total"] >= target[0] for h in history[:-1])
