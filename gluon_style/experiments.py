@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import time
 from concurrent.futures import Executor
 from pathlib import Path
@@ -229,3 +230,28 @@ def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "g
 
     ref = start(reference)
     return {kind: config.style_weight * ref / max(start(kind), 1e-30) for kind in kinds}
+
+
+def run_with_snapshots(config: StyleConfig, *, seconds, progress: bool = False):
+    """Run ``config`` (never cached: its timing is the point) and keep, for every time budget
+    in ``seconds``, the best image of the current pyramid level at that moment.
+
+    Returns (Result, {budget: HxWx3 uint8}); a budget the run never reaches gets the final image.
+    """
+    from .image import postprocess
+
+    pending, snapshots = sorted(seconds), {}
+    best = {"size": None, "total": math.inf, "image": None}
+
+    def keep(rec, X):
+        while pending and rec["seconds"] >= pending[0]:
+            snapshots[pending.pop(0)] = best["image"] if best["image"] is not None else postprocess(X)
+        if rec["size"] != best["size"] or rec["total"] < best["total"]:
+            best.update(size=rec["size"], total=rec["total"], image=postprocess(X))
+
+    tic = time.perf_counter()
+    image, history = config.run(callback=keep, progress=progress)
+    result = Result(config, image, history, time.perf_counter() - tic, run_key(config), cached=False)
+    for budget in pending:
+        snapshots[budget] = image
+    return result, snapshots

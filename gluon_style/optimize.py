@@ -156,9 +156,9 @@ def stylize(content, style, *,
     ctx : str
         'cpu', 'gpu' or 'gpu:N'.
     callback : callable, optional
-        Called as callback(record, X) after every step with the history record and the image
-        NDArray; returning True stops the run (e.g. once a target loss is reached), which then
-        returns the best image seen.
+        Called as callback(record, X) for every history record, with the image NDArray that
+        record is of (before its update); returning True stops the run (e.g. once a target loss
+        is reached), which then returns the best image seen.
     progress : bool
         Show a progress bar.
 
@@ -398,6 +398,8 @@ def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, hi
             return best[1], stopped  # the last evaluation may be a rejected line-search trial
         for step in range(steps):
             rec = evaluate(step)
+            if callback is not None and callback(rec, X) is True:  # X is the image rec is of
+                return best[1], True
             g = X.grad
             if optimizer == "normalized_gd":
                 X[:] = X - lr * g / (g.abs().mean() + 1e-8)
@@ -411,9 +413,9 @@ def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, hi
             if (step + 1) % lr_decay_every == 0:
                 lr *= lr_decay
             bar.update(1)
-            if callback is not None and callback(rec, X) is True:
-                return best[1], True
-        record(steps, objective(X))  # the final image, after the last update
+        rec = record(steps, objective(X))  # the final image, after the last update
+        if callback is not None:
+            callback(rec, X)
         return X, False
     except KeyboardInterrupt:
         warnings.warn(f"interrupted after {len(history)} steps: returning the best image so far")

@@ -71,3 +71,15 @@ def test_equal_start_style_weights_equalize_the_first_style_term():
               for k, w in weights.items()]
     assert starts == pytest.approx([starts[0]] * len(kinds), rel=1e-4)
     assert len({round(w, 6) for w in weights.values()}) == len(kinds)   # the scales do differ
+
+
+def test_snapshots_at_time_budgets_are_the_best_image_so_far():
+    config = gs.StyleConfig(content="astronaut", style="coffee", size=48, steps=6, init="noise",
+                            content_layers=("relu2_2",), style_layers=("relu1_1",), pretrained=False)
+    result, snaps = experiments.run_with_snapshots(config, seconds=[0.0, 1e9])
+    assert not result.cached and len(result.history) == 7
+    assert snaps[1e9] is result.image                  # never reached: the final image
+    assert snaps[0.0].shape == (48, 48, 3)
+    # at time 0 nothing is better than the start: the snapshot is the initial image
+    first, _ = gs.StyleConfig(**{**vars(config), "steps": 0}).run(progress=False)
+    assert_array_equal(snaps[0.0], first)
