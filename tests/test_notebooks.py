@@ -27,6 +27,7 @@ TINY = {
         {} if PAINTINGS else {**PAIR, "region_styles": ["coffee", "chelsea"],
                               "coarse_style": "coffee", "fine_style": "chelsea"})),
     "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"], **PAIR),
+    "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9], **PAIR),
 }
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
@@ -38,6 +39,7 @@ FIGURES = {
     "06_perceptual_controls": ["06_color", "06_masks", "06_coarse_to_fine",
                                "06_coarse_to_fine_curves", "06_style_scale", "06_mixed_scales"],
     "07_style_representations": ["07_style_losses", "07_loss_curves"],
+    "11_optimizers_and_speed": ["11_loss_vs_steps", "11_loss_vs_seconds", "11_equal_time"],
 }
 
 
