@@ -36,9 +36,10 @@ def load_image(path_or_name, *, max_size: int | None = None,
 
     Parameters
     ----------
-    path_or_name : str or os.PathLike
+    path_or_name : str, os.PathLike, PIL.Image or numpy.ndarray
         A file Pillow can read, or a name from ``gluon_style.data`` (see
-        ``python -m gluon_style list-images``).
+        ``python -m gluon_style list-images``), or an image already in memory
+        (a uint8 array such as ``stylize`` returns).
     max_size : int, optional
         Resize so the longer side is ``max_size`` pixels, keeping the aspect.
     shape : (int, int), optional
@@ -49,6 +50,11 @@ def load_image(path_or_name, *, max_size: int | None = None,
     """
     if isinstance(path_or_name, Image.Image):
         image, label = path_or_name, "<image>"
+    elif isinstance(path_or_name, np.ndarray):
+        if path_or_name.dtype != np.uint8 or path_or_name.ndim not in (2, 3):
+            raise ImageError(f"<array>: expected an HxW or HxWx3 uint8 array, got "
+                             f"{path_or_name.dtype} of shape {path_or_name.shape}")
+        image, label = Image.fromarray(path_or_name), "<array>"
     else:
         image, label = _open(path_or_name)
     image = to_rgb(image, label=label)

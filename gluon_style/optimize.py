@@ -34,6 +34,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
+from PIL import Image
 
 from . import color as colors
 from . import losses, runtime
@@ -73,6 +74,7 @@ def stylize(content, style, *,
             pyramid_steps: int = 100,
             style_scale: float = 1.0,
             style_blend: tuple[float, ...] | None = None,
+            fine_style: str | None = None,
             masks: tuple[str, ...] = (),
             color: str = "style",
             seed: int = 0,
@@ -142,6 +144,10 @@ def stylize(content, style, *,
     style_blend : tuple of float, optional
         Weight of each style's loss (default: equal weights summing to 1; with masks, 1 each).
         For Gram matrices this is matching their weighted average (Gatys et al. 2017).
+    fine_style : str, optional
+        Scale control (Gatys et al. 2017): keep only the coarse structure of ``style`` and paint
+        it with this painting's fine texture (``mix_scales``, run first with ``steps`` steps at
+        the style's size); the mixed image is then the style.
     masks : tuple of str
         Spatial control (Gatys et al. 2017, see ``gluon_style.masks``): one greyscale mask file
         per style, white where that style goes, drawn on the content image; or ('kmeans',) to
@@ -202,13 +208,12 @@ def stylize(content, style, *,
     if any(a >= b for a, b in zip(sizes, sizes[1:])) or pyramid_steps < 0 or style_scale <= 0:
         raise ValueError(f"pyramid sizes must increase and stay below size={size} (got "
                          f"{tuple(pyramid)}); pyramid_steps must be >= 0 and style_scale > 0")
-    ctx = runtime.get_ctx(ctx)
-    runtime.seed(seed)
-
-    styles = (style,) if isinstance(style, (str, Path)) or not hasattr(style, "__len__") \
-        else tuple(style)
+    single = isinstance(style, (str, Path, np.ndarray, Image.Image))
+    styles = (style,) if single else tuple(style)
     if not styles:
         raise ValueError("give at least one style image")
+    if fine_style is not None and len(styles) != 1:
+        raise ValueError("fine_style mixes the scales of one style; got several styles")
     if masks and (style_loss != "gram" or len(masks) != len(styles) and tuple(masks) != ("kmeans",)):
         raise ValueError(f"{len(masks)} masks for {len(styles)} styles: give one mask per style "
                          "(or masks=('kmeans',)), with style_loss 'gram'")
@@ -216,6 +221,13 @@ def stylize(content, style, *,
         style_blend = (1.0,) * len(styles) if masks else (1.0 / len(styles),) * len(styles)
     if len(style_blend) != len(styles):
         raise ValueError(f"{len(style_blend)} style_blend weights for {len(styles)} styles")
+    ctx = runtime.get_ctx(ctx)
+    if fine_style is not None:
+        # made before this run's seeding, so that it equals mix_scales(...) run on its own
+        styles = (mix_scales(coarse=styles[0], fine=fine_style, size=round(size * style_scale),
+                             steps=steps, seed=seed, ctx=ctx, pretrained=pretrained,
+                             weights=weights, progress=progress),)
+    runtime.seed(seed)
 
     def prepare(content_img, style_imgs):
         if color == "luminance":
@@ -477,6 +489,11 @@ def _lbfgs(X, evaluate, *, steps: int, lr: float, bar, callback):
     return stopped
 
 
+# Shallow layers alone give a small style loss; 1e4 (not stylize's 1e3) lets the fine texture
+# show over the coarse painting's own at 256 px (notebook 06).
+MIX_STYLE_WEIGHT = 1e4
+
+
 def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu2_1"),
                **settings) -> np.ndarray:
     """A new style image: the coarse structure of ``coarse`` in the fine texture of ``fine``.
@@ -485,7 +502,8 @@ def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu
     other: ``coarse`` is the content (its deep features, relu4_2, keep its large shapes) and
     only the shallow layers of ``fine`` (``fine_layers``, small receptive fields) are matched,
     so only its small-scale texture comes along. Use the result as ``style`` for a photo.
-    ``settings`` go to ``stylize`` (size, steps, weights, ...).
+    ``settings`` go to ``stylize`` (size, steps, weights, ...; style_weight defaults to
+    ``MIX_STYLE_WEIGHT``).
 
     Returns
     -------
@@ -494,7 +512,8 @@ def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu
     """
     if "style_layers" in settings:
         raise TypeError("mix_scales takes fine_layers, not style_layers")
-    image, _ = stylize(coarse, fine, style_layers=fine_layers, **settings)
+    image, _ = stylize(coarse, fine, style_layers=fine_layers,
+                       **{"style_weight": MIX_STYLE_WEIGHT, **settings})
     return image
 
 

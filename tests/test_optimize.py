@@ -253,3 +253,16 @@ def test_callback_returning_true_stops_the_run(optimizer):
                             **{**TINY, "size": 64, "style_layers": ("relu1_1",)})
     assert history[-1]["total"] < target[0] and len(history) < 41   # stopped, at the first level
     assert all(h["total"] >= target[0] for h in history[:-1])
+
+
+def test_fine_style_equals_stylizing_with_the_mixed_image():
+    settings = dict(steps=3, **TINY)
+    mixed = gs.optimize.mix_scales(coarse="coffee", fine="chelsea", size=48, steps=3, seed=0,
+                                   pretrained=False, progress=False)
+    by_hand, _ = gs.stylize("astronaut", mixed, **settings)
+    built_in, _ = gs.stylize("astronaut", "coffee", fine_style="chelsea", **settings)
+    plain, _ = gs.stylize("astronaut", "coffee", **settings)
+    assert_array_equal(built_in, by_hand)
+    assert (built_in != plain).any()
+    with pytest.raises(ValueError, match="several styles"):
+        gs.stylize("astronaut", ("coffee", "chelsea"), fine_style="rocket", **settings)
