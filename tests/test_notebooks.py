@@ -28,6 +28,19 @@ TINY = {
                               "coarse_style": "coffee", "fine_style": "chelsea"})),
     "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"], **PAIR),
     "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9], **PAIR),
+    "08_feedforward_perceptual_loss": dict(
+        crop=32, batch_size=1, steps=2, apply_size=48, table_sizes=[64], opt_steps=[2, 4],
+        measured_steps=2, content_photos=["astronaut", "rocket"], test_photo="astronaut",
+        **({} if PAINTINGS else {"style": "coffee"})),
+    "09_conditional_instance_norm": dict(
+        crop=32, batch_size=1, steps=2, apply_size=64, strip=3, content_photos=["astronaut"],
+        test_photo="astronaut", **({} if PAINTINGS else {"styles": ["coffee", "chelsea", "rocket",
+                                                                    "astronaut"]})),
+    "10_adain_arbitrary_style": dict(
+        crop=32, batch_size=1, steps=2, apply_size=48, alphas=[0.0, 1.0], content_photos=["astronaut"],
+        test_photo="astronaut", **({"train_styles": ["vangogh_starry_night", "munch_the_scream"],
+                                    "unseen_styles": ["klimt_the_kiss"]} if PAINTINGS
+                                   else {"train_styles": ["coffee"], "unseen_styles": ["chelsea"]})),
 }
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
@@ -40,6 +53,11 @@ FIGURES = {
                                "06_coarse_to_fine_curves", "06_style_scale", "06_mixed_scales"],
     "07_style_representations": ["07_style_losses", "07_loss_curves"],
     "11_optimizers_and_speed": ["11_loss_vs_steps", "11_loss_vs_seconds", "11_equal_time"],
+    "08_feedforward_perceptual_loss": ["08_loss_history", "08_result", "08_checkerboard",
+                                       "08_speed_table"],
+    "09_conditional_instance_norm": ["09_loss_history", "09_styles", "09_interpolation",
+                                     "09_four_styles"],
+    "10_adain_arbitrary_style": ["10_loss_history", "10_unseen_styles", "10_alpha"],
 }
 
 
@@ -66,7 +84,8 @@ def test_notebook_runs_tiny_and_writes_its_figures(name, tmp_path):
     out = tmp_path / "figures"
     papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"),
                                parameters={**TINY[name], "out_dir": str(out),
-                                           "runs_cache": str(tmp_path / "runs")},
+                                           "runs_cache": str(tmp_path / "runs"),
+                                           "runs_dir": str(tmp_path / "checkpoints")},
                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
     for fig in FIGURES[name]:
         png, sidecar = out / f"{fig}.png", out / f"{fig}.json"
