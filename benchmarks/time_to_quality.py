@@ -19,10 +19,7 @@ import statistics
 
 import gluon_style as gs
 
-TUTORIAL = dict(content_layers=("conv4_4",),
-                style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
-                style_weight=1e4, tv_weight=10.0, init="content",
-                optimizer="normalized_gd", lr=0.1, lr_decay=0.1, lr_decay_every=100)
+TUTORIAL = gs.optimize.TUTORIAL_SETTINGS
 
 
 def methods(size: int) -> dict[str, dict]:
