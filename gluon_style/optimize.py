@@ -294,10 +294,13 @@ def stylize(content, style, *,
                         mask_tools.layer_mask(mask, shape=content_features[name].shape[2:])[None, None],
                         ctx=ctx)
                     style_terms.append((name, style_weight * w * blend, target, grid_mask))
-            objective = _Objective(
+            # Plain Gram losses run as one compiled graph; masks and the other representations
+            # (sampling, eigendecompositions) run imperatively, layer by layer.
+            compiled = style_loss == "gram" and not region_masks
+            objective = (_CompiledObjective if compiled else _Objective)(
                 net=net, content_weight=content_weight, tv_weight=tv_weight,
                 content_Y=[(name, content_features[name]) for name in content_layers],
-                style_terms=style_terms)
+                style_terms=style_terms, **({"ctx": ctx} if compiled else {}))
             X, interrupted = _descend(
                 X, objective, steps=int(n), lr=lr, lr_decay=lr_decay,
                 lr_decay_every=lr_decay_every, optimizer=optimizer, history=history,
@@ -370,6 +373,58 @@ class _Objective:
              for n, w, target, mask in self.style_terms]
         return (mx.nd.add_n(*c) if c else zero, mx.nd.add_n(*s) if s else zero,
                 self.tv_weight * losses.tv_loss(X))
+
+
+class _CompiledObjective(mx.gluon.HybridBlock):
+    """``_Objective`` for plain Gram style losses as one hybridized graph.
+
+    The frozen VGG layers (shared with ``net``), the content, Gram and total-variation terms
+    and the targets (as constants) are one block: a step is one forward and one backward
+    call, with MXNet planning the memory of the whole graph once per image shape.
+    """
+
+    def __init__(self, *, net, content_Y, style_terms, content_weight, tv_weight, ctx, **kwargs):
+        super().__init__(**kwargs)
+        from .vgg import layer_names
+
+        index = {name: i for i, name in enumerate(layer_names(net.num_layers))}
+        self.content_weight, self.tv_weight = content_weight, tv_weight
+        self.content = [index[n] for n, _ in content_Y]
+        self.style = [(index[n], w) for n, w, _, _ in style_terms]
+        with self.name_scope():
+            self.body = net.body
+            # attributes, so that hybrid_forward receives them by these names
+            for k, (_, Y) in enumerate(content_Y):
+                setattr(self, f"content{k}", self.params.get_constant(f"content{k}", Y))
+            for k, (_, _, target, _) in enumerate(style_terms):
+                setattr(self, f"gram{k}",
+                        self.params.get_constant(f"gram{k}", target["G"].expand_dims(0)))
+        for param in self.params.values():
+            param.initialize(ctx=ctx)
+        self.hybridize(static_alloc=True, static_shape=True)
+
+    def hybrid_forward(self, F, X, **targets):
+        wanted = set(self.content) | {i for i, _ in self.style}
+        feats, Y = {}, X
+        for i, layer in enumerate(self.body):
+            if i > max(wanted):
+                break
+            Y = layer(Y)
+            if i in wanted:
+                feats[i] = Y
+        c = [self.content_weight * F.mean(F.square(feats[i] - targets[f"content{k}"]))
+             for k, i in enumerate(self.content)]
+        s = []
+        for k, (i, w) in enumerate(self.style):
+            M = F.reshape(feats[i], shape=(0, 0, -1))                    # (1, C, H W)
+            n = F.slice_axis(F.shape_array(M), axis=0, begin=2, end=3)  # H W, as an array
+            G = F.broadcast_div(F.batch_dot(M, M, transpose_b=True), F.cast(n, "float32"))
+            s.append(w * F.mean(F.square(G - targets[f"gram{k}"])))
+        dh = F.slice_axis(X, axis=2, begin=1, end=None) - F.slice_axis(X, axis=2, begin=0, end=-1)
+        dw = F.slice_axis(X, axis=3, begin=1, end=None) - F.slice_axis(X, axis=3, begin=0, end=-1)
+        t = self.tv_weight * 0.5 * (F.mean(F.abs(dh)) + F.mean(F.abs(dw)))
+        zero = F.zeros_like(t)
+        return (F.add_n(*c) if c else zero), (F.add_n(*s) if s else zero), t
 
 
 def _descend(X, objective, *, steps, lr, lr_decay, lr_decay_every, optimizer, history,

@@ -266,3 +266,34 @@ def test_fine_style_equals_stylizing_with_the_mixed_image():
     assert (built_in != plain).any()
     with pytest.raises(ValueError, match="several styles"):
         gs.stylize("astronaut", ("coffee", "chelsea"), fine_style="rocket", **settings)
+
+
+def test_compiled_objective_equals_the_layer_by_layer_one():
+    """One hybridized graph (VGG + all loss terms) gives the same terms and image gradient."""
+    import mxnet as mx
+    from mxnet import autograd
+    from numpy.testing import assert_allclose
+
+    gs.seed(0)
+    layers = ["relu1_1", "relu2_1", "relu2_2", "relu3_1"]
+    net = gs.vgg19_features(layers, pretrained=False)
+    net.hybridize(static_alloc=True)
+    C = gs.preprocess(gs.load_image("astronaut", shape=(40, 40)))
+    S = gs.preprocess(gs.load_image("coffee", shape=(40, 48)))
+    fc, fs = net(C), net(S)
+    terms = [(n, w, gs.losses.style_target(fs[n]), None)
+             for n, w in zip(["relu1_1", "relu2_1", "relu3_1"], [1.0, 0.5, 2.0])]
+    kw = dict(net=net, content_Y=[("relu2_2", fc["relu2_2"])], style_terms=terms,
+              content_weight=3.0, tv_weight=10.0)
+    X = C + 0.3 * mx.nd.random.normal(shape=C.shape)
+    out = []
+    for objective in (optimize._Objective(**kw), optimize._CompiledObjective(ctx=mx.cpu(), **kw)):
+        Xi = X.copy()
+        Xi.attach_grad()
+        with autograd.record():
+            c, s, t = objective(Xi)
+            total = c + s + t
+        total.backward()
+        out.append((np.array([v.asscalar() for v in (c, s, t)]), Xi.grad.asnumpy()))
+    assert_allclose(out[1][0], out[0][0], rtol=1e-5)
+    assert_allclose(out[1][1], out[0][1], rtol=1e-4, atol=1e-6 * np.abs(out[0][1]).max())
