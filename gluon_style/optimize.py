@@ -316,11 +316,12 @@ def stylize(content, style, *,
 
 
 # Peak memory model, fitted with benchmarks/memory.py on this project's machine (CPU, the
-# default layers): 0.46 GiB for Python, MXNet and the weights, plus 1.81 x the bytes of every
-# VGG activation up to the deepest layer (forward outputs and their gradients): predicted
-# 1.27 GiB at 512x384 (measured 1.25) from the fit at 1024x768 (3.69). We round up.
+# default layers, the compiled graph): 0.46 GiB for Python, MXNet and the weights, plus 2.02 x
+# the bytes of every VGG activation up to the deepest layer (forward outputs and their
+# gradients), from the peaks measured at 1024x768 (4.03 GiB) and 2048x1536 (14.88 GiB). We
+# round up, so the estimate errs on the safe side.
 MEMORY_BASE_BYTES = 0.5 * 2**30
-MEMORY_PER_ACTIVATION_BYTE = 1.9
+MEMORY_PER_ACTIVATION_BYTE = 2.1
 LBFGS_HISTORY_VECTORS = 25   # scipy's 10 (s, y) pairs and its work arrays, float64
 
 
