@@ -247,10 +247,10 @@ def stylize(content, style, *,
         return content_img, style_imgs
 
     # Load everything first, so that a bad image, mask or size fails before any work.
-    photo = load_image(content, max_size=size)
-    levels = [prepare(load_image(content, max_size=s),
-                      [load_image(st, max_size=round(s * style_scale)) for st in styles])
-              for s in sizes]
+    photos = [load_image(content, max_size=s) for s in sizes]
+    photo = photos[-1]  # full size, before any colour change
+    levels = [prepare(p, [load_image(st, max_size=round(s * style_scale)) for st in styles])
+              for p, s in zip(photos, sizes)]
     if tuple(masks) == ("kmeans",):
         region_masks = mask_tools.kmeans_masks(photo, k=len(styles), seed=seed)
     else:
@@ -379,21 +379,18 @@ class _Objective:
 class _CompiledObjective(mx.gluon.HybridBlock):
     """``_Objective`` for plain Gram style losses as one hybridized graph.
 
-    The frozen VGG layers (shared with ``net``), the content, Gram and total-variation terms
+    The frozen VGG (``net`` itself, traced into this graph), the content, Gram and TV terms
     and the targets (as constants) are one block: a step is one forward and one backward
     call, with MXNet planning the memory of the whole graph once per image shape.
     """
 
     def __init__(self, *, net, content_Y, style_terms, content_weight, tv_weight, ctx, **kwargs):
         super().__init__(**kwargs)
-        from .vgg import layer_names
-
-        index = {name: i for i, name in enumerate(layer_names(net.num_layers))}
         self.content_weight, self.tv_weight = content_weight, tv_weight
-        self.content = [index[n] for n, _ in content_Y]
-        self.style = [(index[n], w) for n, w, _, _ in style_terms]
+        self.content = [n for n, _ in content_Y]
+        self.style = [(n, w) for n, w, _, _ in style_terms]
         with self.name_scope():
-            self.body = net.body
+            self.net = net
             # attributes, so that hybrid_forward receives them by these names
             for k, (_, Y) in enumerate(content_Y):
                 setattr(self, f"content{k}", self.params.get_constant(f"content{k}", Y))
@@ -405,21 +402,14 @@ class _CompiledObjective(mx.gluon.HybridBlock):
         self.hybridize(static_alloc=True, static_shape=True)
 
     def hybrid_forward(self, F, X, **targets):
-        wanted = set(self.content) | {i for i, _ in self.style}
-        feats, Y = {}, X
-        for i, layer in enumerate(self.body):
-            if i > max(wanted):
-                break
-            Y = layer(Y)
-            if i in wanted:
-                feats[i] = Y
-        c = [self.content_weight * F.mean(F.square(feats[i] - targets[f"content{k}"]))
-             for k, i in enumerate(self.content)]
+        feats = self.net(X)
+        c = [self.content_weight * F.mean(F.square(feats[n] - targets[f"content{k}"]))
+             for k, n in enumerate(self.content)]
         s = []
-        for k, (i, w) in enumerate(self.style):
-            M = F.reshape(feats[i], shape=(0, 0, -1))                    # (1, C, H W)
-            n = F.slice_axis(F.shape_array(M), axis=0, begin=2, end=3)  # H W, as an array
-            G = F.broadcast_div(F.batch_dot(M, M, transpose_b=True), F.cast(n, "float32"))
+        for k, (n, w) in enumerate(self.style):
+            M = F.reshape(feats[n], shape=(0, 0, -1))                    # (1, C, H W)
+            hw = F.slice_axis(F.shape_array(M), axis=0, begin=2, end=3)  # H W, as an array
+            G = F.broadcast_div(F.batch_dot(M, M, transpose_b=True), F.cast(hw, "float32"))
             s.append(w * F.mean(F.square(G - targets[f"gram{k}"])))
         dh = F.slice_axis(X, axis=2, begin=1, end=None) - F.slice_axis(X, axis=2, begin=0, end=-1)
         dw = F.slice_axis(X, axis=3, begin=1, end=None) - F.slice_axis(X, axis=3, begin=0, end=-1)
