@@ -23,19 +23,19 @@ from mxnet.gluon import nn
 
 NORMS = ("batch", "instance", "conditional")
 UPSAMPLINGS = ("resize", "transposed")
-_EPS = 1e-5
+EPS = 1e-5
 
 
-def _moments(F, x):
+def channel_moments(F, x):
     """Per-sample, per-channel mean and variance over the spatial axes, shaped (N, C, 1, 1)."""
     mean = F.mean(x, axis=(2, 3), keepdims=True)
     var = F.mean(F.square(F.broadcast_sub(x, mean)), axis=(2, 3), keepdims=True)
     return mean, var
 
 
-def instance_normalize(F, x, eps: float = _EPS):
+def instance_normalize(F, x, eps: float = EPS):
     """(x - mean) / sqrt(var + eps) over each sample's and channel's H x W positions."""
-    mean, var = _moments(F, x)
+    mean, var = channel_moments(F, x)
     return F.broadcast_div(F.broadcast_sub(x, mean), F.sqrt(var + eps))
 
 
@@ -71,9 +71,9 @@ class ConditionalInstanceNorm(nn.HybridBlock):
         return F.broadcast_add(F.broadcast_mul(instance_normalize(F, x), g), b)
 
 
-def adain(F, content, style, eps: float = _EPS):
+def adain(F, content, style, eps: float = EPS):
     """Content features with the style features' per-channel mean and std (Huang & Belongie)."""
-    mean_s, var_s = _moments(F, style)
+    mean_s, var_s = channel_moments(F, style)
     return F.broadcast_add(F.broadcast_mul(instance_normalize(F, content, eps), F.sqrt(var_s + eps)),
                            mean_s)
 

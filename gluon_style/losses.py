@@ -57,6 +57,13 @@ def gram(X):
     return mx.nd.dot(F, F, transpose_b=True) / n
 
 
+def batch_gram(X):
+    """Gram matrices F F^T / (H W) of a (N, C, H, W) batch, shape (N, C, C) (feed-forward training)."""
+    N, C, H, W = X.shape
+    F = X.reshape((N, C, H * W))
+    return mx.nd.batch_dot(F, F, transpose_b=True) / (H * W)
+
+
 def masked_gram(X, mask):
     """Gram matrix of a region: (F m)(F m)^T / sum(m^2) for a (1, 1, H, W) mask m.
 

@@ -108,18 +108,10 @@ class CropSampler:
         return mx.nd.concat(*out, dim=0)
 
 
-def batch_gram(X):
-    """Gram matrices F F^T / (H W) of a (N, C, H, W) batch, shape (N, C, C)."""
-    N, C, H, W = X.shape
-    F = X.reshape((N, C, H * W))
-    return mx.nd.batch_dot(F, F, transpose_b=True) / (H * W)
-
-
 def _mean_std(X):
-    """Per-sample, per-channel mean and standard deviation, each (N, C)."""
-    mean = X.mean(axis=(2, 3))
-    centered = mx.nd.broadcast_sub(X, mean.expand_dims(2).expand_dims(3))
-    return mean, ((centered ** 2).mean(axis=(2, 3)) + 1e-5).sqrt()
+    """Per-sample, per-channel mean and standard deviation (with AdaIN's epsilon)."""
+    mean, var = ff.channel_moments(mx.nd, X)
+    return mean, (var + ff.EPS).sqrt()
 
 
 def train(*,
@@ -249,7 +241,7 @@ def train(*,
             fx = encoder(X)
         c = content_weight * mx.nd.add_n(*[((fy[n] - fx[n]) ** 2).mean()
                                            for n in JOHNSON_CONTENT_LAYERS])
-        s = mx.nd.add_n(*[layer_w[n] * (mx.nd.broadcast_sub(batch_gram(fy[n]),
+        s = mx.nd.add_n(*[layer_w[n] * (mx.nd.broadcast_sub(losses.batch_gram(fy[n]),
                                                              targets[index][n].expand_dims(0)) ** 2).mean()
                           for n in JOHNSON_STYLE_LAYERS])
         return c, s, tv_weight * losses.tv_loss(Y)

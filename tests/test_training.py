@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 
-from gluon_style import training
+from gluon_style import losses, training
 from gluon_style.image import ImageError
 
 TINY = dict(content=("astronaut", "rocket"), crop=32, batch_size=2, style_size=64, progress=False)
@@ -108,7 +108,7 @@ def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
 def test_batch_gram_by_hand():
     X = np.random.default_rng(0).normal(size=(2, 3, 2, 4)).astype(np.float32)
     F = X.reshape(2, 3, 8)
-    assert_allclose(training.batch_gram(mx.nd.array(X)).asnumpy(),
+    assert_allclose(losses.batch_gram(mx.nd.array(X)).asnumpy(),
                     np.einsum("nci,ndi->ncd", F, F) / 8, rtol=1e-5)
 
 
