@@ -141,12 +141,9 @@ def main(argv=None) -> int:
 
 
 def _stylize(args) -> int:
-    from PIL import Image
+    from .image import image_format
 
-    from .image import ImageError
-
-    if not Image.registered_extensions().get(args.output[args.output.rfind("."):].lower()):
-        raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
+    image_format(args.output)  # a bad extension fails before any work
     names = [f.name for f in optimize.dataclasses.fields(optimize.StyleConfig)]
     if "," in args.style:
         args.style = tuple(s.strip() for s in args.style.split(",") if s.strip())
@@ -164,8 +161,6 @@ def _train(args) -> int:
 
     names = [f.name for f in training.dataclasses.fields(training.TrainConfig)]
     settings = {n: getattr(args, n) for n in names}
-    if isinstance(settings["styles"], str):
-        settings["styles"] = (settings["styles"],)
     _, history = training.train(**settings, progress=not args.quiet)
     if history:
         last = history[-1]
@@ -175,13 +170,10 @@ def _train(args) -> int:
 
 
 def _apply(args) -> int:
-    from PIL import Image
-
     from . import training
-    from .image import ImageError, save_image
+    from .image import image_format, save_image
 
-    if not Image.registered_extensions().get(args.output[args.output.rfind("."):].lower()):
-        raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
+    image_format(args.output)  # a bad extension fails before any work
     model = training.Model.load(args.model, ctx=args.ctx)
     image = model.apply(args.content, size=args.size, style=args.style, style_index=args.style_index,
                         mix=args.mix, alpha=args.alpha)

@@ -158,6 +158,16 @@ def postprocess(X: mx.nd.NDArray) -> np.ndarray:
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """Pillow's format name for ``path``'s extension; ImageError if it has none (check outputs
+    with this before long work, so a typo fails at once)."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image extension {path.suffix!r} (use .png or .jpg)")
+    return fmt
+
+
 def save_image(image, path: str | os.PathLike, *, quality: int = 95) -> Path:
     """Save a PIL image, uint8 HxWx3 array or normalized NDArray atomically."""
     if isinstance(image, mx.nd.NDArray):
@@ -165,9 +175,7 @@ def save_image(image, path: str | os.PathLike, *, quality: int = 95) -> Path:
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(f"{path}: unknown image extension {path.suffix!r} (use .png or .jpg)")
+    fmt = image_format(path)
     with atomic_path(path) as tmp:
         image.save(tmp, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return path
