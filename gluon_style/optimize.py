@@ -45,7 +45,7 @@ from .vgg import check_layers, layer_channels, vgg19_features
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # The MXNet/Gluon tutorial's objective and schedule (model-zoo indices [0, 5, 10, 19, 28] for
 # style and [25] for content are these layers' pre-ReLU outputs), for comparisons such as
-# benchmarks/time_to_quality.py and notebook 11; notebook 02 spells it out.
+# notebook 02, benchmarks/time_to_quality.py and notebook 11 (style weights are 1/C^2 per layer).
 TUTORIAL_SETTINGS = dict(content_layers=("conv4_4",),
                          style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
                          style_weight=1e4, tv_weight=10.0, init="content",
