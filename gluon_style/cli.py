@@ -62,6 +62,9 @@ def _add_settings(parser: argparse.ArgumentParser, func=None, *, choices=None) -
             kwargs.update(type=_list_of(str), metavar="A,B,...")
         elif ann.startswith("tuple[float"):
             kwargs.update(type=_list_of(float), metavar="W1,W2,...")
+        elif ann == "tuple[int, ...] | str":   # sizes, or a word such as 'auto'
+            kwargs.update(type=lambda t: t if t.isalpha() else _list_of(int)(t),
+                          metavar="auto|N1,N2,...")
         elif ann.startswith("tuple[int"):
             kwargs.update(type=_list_of(int), metavar="N1,N2,...")
         else:

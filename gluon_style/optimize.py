@@ -49,13 +49,26 @@ GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TUTORIAL_SETTINGS = dict(content_layers=("conv4_4",),
                          style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
                          style_weight=1e4, tv_weight=10.0, init="content",
-                         optimizer="normalized_gd", lr=0.1, lr_decay=0.1, lr_decay_every=100)
+                         optimizer="normalized_gd", lr=0.1, lr_decay=0.1, lr_decay_every=100,
+                         pyramid=())
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("normalized_gd", "adam", "lbfgs")
 # White-noise init, in normalized units (0.1 is about 6 grey levels around the ImageNet
 # mean). Unit-variance noise (+-57 levels) survives hundreds of steps: deep layers barely
 # see pixel-scale noise, so nothing pushes it away.
 NOISE_STD = 0.1
+# pyramid='auto': coarse-to-fine where it was measured to pay. From white noise the optimizer
+# must build the layout, and half-size steps (a quarter of the cost) build it: at 256 px,
+# normalized GD at equal time ended at a loss of 2.0e7 with a 128 px level first vs 3.8e7
+# without (notebook 06). From the content image the layout is there already: at 512 px,
+# L-BFGS reached the tutorial's target in 95 s at one scale and 99 s with 100 evaluations
+# at 256 px first (benchmarks/time_to_quality.py), so 'auto' stays single-scale there.
+AUTO_PYRAMID_MIN = 128   # the smallest coarse level 'auto' uses (smaller ones were not measured)
+
+
+def auto_pyramid(*, size: int, init: str) -> tuple[int, ...]:
+    """The coarser levels ``pyramid='auto'`` uses: one at half size from noise, else none."""
+    return (size // 2,) if init == "noise" and size // 2 >= AUTO_PYRAMID_MIN else ()
 
 
 def stylize(content, style, *,
@@ -77,7 +90,7 @@ def stylize(content, style, *,
             weights: str = "auto",
             pretrained: bool = True,
             normalized_vgg: bool = False,
-            pyramid: tuple[int, ...] = (),
+            pyramid: tuple[int, ...] | str = "auto",
             pyramid_steps: int = 100,
             style_scale: float = 1.0,
             style_blend: tuple[float, ...] | None = None,
@@ -139,10 +152,12 @@ def stylize(content, style, *,
     normalized_vgg : bool
         Rescale the filters to mean activation 1, Gatys et al.'s normalized network (needed for
         their alpha/beta ratios to mean the same here; see ``gatys_weights``).
-    pyramid : tuple of int
+    pyramid : tuple of int or 'auto'
         Coarse-to-fine: longer sides of coarser levels, increasing and below ``size``, each
         optimized for ``pyramid_steps`` steps and upsampled to start the next (Gatys et al. 2017,
-        scale control). Empty: single scale. The lr schedule restarts at every level.
+        scale control). Empty: single scale. The lr schedule restarts at every level. 'auto':
+        one level at half size when starting from noise at size >= 256, where it was measured
+        to help, else single scale (``auto_pyramid``).
     pyramid_steps : int
         Steps at each coarser level (``steps`` is spent at the full size).
     style_scale : float
@@ -211,6 +226,10 @@ def stylize(content, style, *,
     if len(style_layer_weights) != len(style_layers):
         raise ValueError(f"{len(style_layer_weights)} style_layer_weights for "
                          f"{len(style_layers)} style_layers")
+    if isinstance(pyramid, str):
+        if pyramid != "auto":
+            raise ValueError(f"pyramid must be a tuple of sizes or 'auto', got {pyramid!r}")
+        pyramid = auto_pyramid(size=size, init=init)
     sizes = [*pyramid, size]
     if any(a >= b for a, b in zip(sizes, sizes[1:])) or pyramid_steps < 0 or style_scale <= 0:
         raise ValueError(f"pyramid sizes must increase and stay below size={size} (got "

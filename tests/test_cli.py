@@ -83,3 +83,11 @@ def test_train_feedforward_then_apply(tmp_path):
     r = run("train-feedforward", "--kind", "johnson", "--styles", "coffee", "--content", "astronaut",
             "--crop", "32", "--steps", "3", "--out-dir", str(model), "--quiet", check=False)
     assert r.returncode == 2 and "another network" in r.stderr
+
+
+@pytest.mark.parametrize("text, expected", [("auto", "auto"), ("128,256", (128, 256)), ("", ())])
+def test_pyramid_option_takes_auto_or_sizes(text, expected):
+    from gluon_style import cli
+    args = cli.build_parser().parse_args(["stylize", "-o", "x.png", "--pyramid", text])
+    assert args.pyramid == expected
+    assert cli.build_parser().parse_args(["stylize", "-o", "x.png"]).pyramid == "auto"

@@ -178,6 +178,24 @@ def test_coarse_to_fine_beats_single_scale_at_equal_full_size_steps():
     assert history[13]["total"] < 0.5 * single[0]["total"]
 
 
+@pytest.mark.parametrize("size, init, expected", [(256, "noise", (128,)), (512, "noise", (256,)),
+                                                  (255, "noise", ()), (512, "content", ()),
+                                                  (512, "style", ())])
+def test_auto_pyramid_is_coarse_to_fine_only_from_noise_at_256_px_and_up(size, init, expected):
+    assert gs.optimize.auto_pyramid(size=size, init=init) == expected
+
+
+def test_auto_pyramid_runs_the_half_size_level_first():
+    settings = dict(content_layers=("relu1_1",), style_layers=("relu1_1",), steps=1,
+                    pyramid_steps=2, progress=False)
+    _, history = gs.stylize("astronaut", "coffee", size=256, init="noise", **settings)
+    assert [h["size"] for h in history] == [128] * 3 + [256] * 2
+    _, history = gs.stylize("astronaut", "coffee", size=256, init="content", **settings)
+    assert [h["size"] for h in history] == [256] * 2
+    with pytest.raises(ValueError, match="tuple of sizes or 'auto'"):
+        gs.stylize("astronaut", "coffee", pyramid="yes", **TINY)
+
+
 @pytest.mark.parametrize("pyramid", [(48,), (40, 32), (64,)])
 def test_pyramid_must_increase_below_size(pyramid):
     with pytest.raises(ValueError, match="pyramid sizes must increase"):
