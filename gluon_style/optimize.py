@@ -57,18 +57,24 @@ OPTIMIZERS = ("normalized_gd", "adam", "lbfgs")
 # mean). Unit-variance noise (+-57 levels) survives hundreds of steps: deep layers barely
 # see pixel-scale noise, so nothing pushes it away.
 NOISE_STD = 0.1
-# pyramid='auto': coarse-to-fine where it was measured to pay. From white noise the optimizer
-# must build the layout, and half-size steps (a quarter of the cost) build it: at 256 px,
-# normalized GD at equal time ended at a loss of 2.0e7 with a 128 px level first vs 3.8e7
-# without (notebook 06). From the content image the layout is there already: at 512 px,
-# L-BFGS reached the tutorial's target in 95 s at one scale and 99 s with 100 evaluations
-# at 256 px first (benchmarks/time_to_quality.py), so 'auto' stays single-scale there.
+# pyramid='auto': coarse-to-fine where it was measured to pay. Half-size steps cost a quarter
+# of a full-size step and build the large structures cheaply. With normalized GD, at equal
+# time (`python benchmarks/coarse_to_fine.py`, 384 px, 150 steps): from the content 2.55e6 vs
+# 3.16e6 single scale, from noise 6.51e6 vs 1.15e7 (notebook 06 at 256 px from noise: 2.0e7
+# vs 3.8e7). With L-BFGS it did not pay: from the content at 512 px it reached the tutorial's
+# target in a median 100 s with 100 evaluations at 256 px first vs 103 s without, less than
+# the spread between runs (benchmarks/time_to_quality.py). Adam was not measured: single scale.
 AUTO_PYRAMID_MIN = 128   # the smallest coarse level 'auto' uses (smaller ones were not measured)
 
 
-def auto_pyramid(*, size: int, init: str) -> tuple[int, ...]:
-    """The coarser levels ``pyramid='auto'`` uses: one at half size from noise, else none."""
-    return (size // 2,) if init == "noise" and size // 2 >= AUTO_PYRAMID_MIN else ()
+def auto_pyramid(*, size: int, optimizer: str, steps: int) -> tuple[int, ...]:
+    """The coarser levels of ``pyramid='auto'``: one at half size for normalized GD, else none.
+
+    Also none below 256 px and for ``steps=0`` (an evaluation of the initial image).
+    """
+    if optimizer == "normalized_gd" and steps > 0 and size // 2 >= AUTO_PYRAMID_MIN:
+        return (size // 2,)
+    return ()
 
 
 def stylize(content, style, *,
@@ -156,8 +162,8 @@ def stylize(content, style, *,
         Coarse-to-fine: longer sides of coarser levels, increasing and below ``size``, each
         optimized for ``pyramid_steps`` steps and upsampled to start the next (Gatys et al. 2017,
         scale control). Empty: single scale. The lr schedule restarts at every level. 'auto':
-        one level at half size when starting from noise at size >= 256, where it was measured
-        to help, else single scale (``auto_pyramid``).
+        one level at half size for normalized GD at size >= 256, where it was measured to
+        help, else single scale (``auto_pyramid``).
     pyramid_steps : int
         Steps at each coarser level (``steps`` is spent at the full size).
     style_scale : float
@@ -229,7 +235,7 @@ def stylize(content, style, *,
     if isinstance(pyramid, str):
         if pyramid != "auto":
             raise ValueError(f"pyramid must be a tuple of sizes or 'auto', got {pyramid!r}")
-        pyramid = auto_pyramid(size=size, init=init)
+        pyramid = auto_pyramid(size=size, optimizer=optimizer, steps=steps)
     sizes = [*pyramid, size]
     if any(a >= b for a, b in zip(sizes, sizes[1:])) or pyramid_steps < 0 or style_scale <= 0:
         raise ValueError(f"pyramid sizes must increase and stay below size={size} (got "
@@ -584,8 +590,8 @@ def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu
     """
     if "style_layers" in settings:
         raise TypeError("mix_scales takes fine_layers, not style_layers")
-    image, _ = stylize(coarse, fine, style_layers=fine_layers,
-                       **{"style_weight": MIX_STYLE_WEIGHT, **settings})
+    image, _ = stylize(coarse, fine, style_layers=fine_layers,  # one scale, as Gatys et al. 2017
+                       **{"style_weight": MIX_STYLE_WEIGHT, "pyramid": (), **settings})
     return image
 
 

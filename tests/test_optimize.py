@@ -178,20 +178,24 @@ def test_coarse_to_fine_beats_single_scale_at_equal_full_size_steps():
     assert history[13]["total"] < 0.5 * single[0]["total"]
 
 
-@pytest.mark.parametrize("size, init, expected", [(256, "noise", (128,)), (512, "noise", (256,)),
-                                                  (255, "noise", ()), (512, "content", ()),
-                                                  (512, "style", ())])
-def test_auto_pyramid_is_coarse_to_fine_only_from_noise_at_256_px_and_up(size, init, expected):
-    assert gs.optimize.auto_pyramid(size=size, init=init) == expected
+@pytest.mark.parametrize("size, optimizer, steps, expected", [
+    (256, "normalized_gd", 1, (128,)), (512, "normalized_gd", 150, (256,)),
+    (255, "normalized_gd", 1, ()), (512, "normalized_gd", 0, ()), (512, "lbfgs", 150, ()),
+    (512, "adam", 150, ())])
+def test_auto_pyramid_is_coarse_to_fine_for_normalized_gd_from_256_px(size, optimizer, steps,
+                                                                       expected):
+    assert gs.optimize.auto_pyramid(size=size, optimizer=optimizer, steps=steps) == expected
 
 
 def test_auto_pyramid_runs_the_half_size_level_first():
-    settings = dict(content_layers=("relu1_1",), style_layers=("relu1_1",), steps=1,
+    settings = dict(content_layers=("relu1_1",), style_layers=("relu1_1",), size=256, steps=1,
                     pyramid_steps=2, progress=False)
-    _, history = gs.stylize("astronaut", "coffee", size=256, init="noise", **settings)
+    _, history = gs.stylize("astronaut", "coffee", **settings)
     assert [h["size"] for h in history] == [128] * 3 + [256] * 2
-    _, history = gs.stylize("astronaut", "coffee", size=256, init="content", **settings)
+    _, history = gs.stylize("astronaut", "coffee", optimizer="adam", **settings)
     assert [h["size"] for h in history] == [256] * 2
+    _, history = gs.stylize("astronaut", "coffee", **{**settings, "steps": 0})
+    assert [h["size"] for h in history] == [256]
     with pytest.raises(ValueError, match="tuple of sizes or 'auto'"):
         gs.stylize("astronaut", "coffee", pyramid="yes", **TINY)
 
