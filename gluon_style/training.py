@@ -206,6 +206,7 @@ def train(*,
         dict.fromkeys(JOHNSON_CONTENT_LAYERS + JOHNSON_STYLE_LAYERS))
     encoder = model.encoder if kind == "adain" else vgg_features(
         list(loss_layers), num_layers=loss_network, ctx=ctx, progress=progress)
+    encoder.hybridize(static_alloc=True)   # the frozen loss network as one graph
     style_images = [load_image(s, max_size=style_size) for s in styles]
     if kind != "adain":
         channels = layer_channels(loss_network)
