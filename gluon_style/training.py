@@ -207,6 +207,10 @@ def train(*,
     encoder = model.encoder if kind == "adain" else vgg_features(
         list(loss_layers), num_layers=loss_network, ctx=ctx, progress=progress)
     encoder.hybridize(static_alloc=True)   # the frozen loss network as one graph
+    if kind != "adain":  # the photos' own features are needed only at the content layer
+        content_encoder = vgg_features(list(JOHNSON_CONTENT_LAYERS), num_layers=loss_network,
+                                       ctx=ctx, progress=False)
+        content_encoder.hybridize(static_alloc=True)
     style_images = [load_image(s, max_size=style_size) for s in styles]
     if kind != "adain":
         channels = layer_channels(loss_network)
@@ -227,11 +231,11 @@ def train(*,
             t = ff.adain(mx.nd, fc, fs["relu4_1"])
             Y = model.decoder(t)
             fy = encoder(Y)
-            c = content_weight * ((fy["relu4_1"] - t) ** 2).mean()
+            c = content_weight * mx.nd.square(fy["relu4_1"] - t).mean()
             s = []
             for name in ADAIN_LAYERS:
                 (m_y, s_y), (m_s, s_s) = _mean_std(fy[name]), _mean_std(fs[name])
-                s.append(((m_y - m_s) ** 2).mean() + ((s_y - s_s) ** 2).mean())
+                s.append(mx.nd.square(m_y - m_s).mean() + mx.nd.square(s_y - s_s).mean())
             return c, style_weight * mx.nd.add_n(*s), zero
         index = np.random.default_rng([seed, step, 1]).integers(len(styles))
         weights = (mx.nd.one_hot(mx.nd.array([index] * X.shape[0], ctx=ctx), len(styles))
@@ -239,12 +243,12 @@ def train(*,
         Y = net(X, weights) if kind == "cin" else net(X)
         fy = encoder(Y)
         with autograd.pause():
-            fx = encoder(X)
-        c = content_weight * mx.nd.add_n(*[((fy[n] - fx[n]) ** 2).mean()
+            fx = content_encoder(X)
+        c = content_weight * mx.nd.add_n(*[mx.nd.square(fy[n] - fx[n]).mean()
                                            for n in JOHNSON_CONTENT_LAYERS])
-        s = mx.nd.add_n(*[layer_w[n] * (mx.nd.broadcast_sub(losses.batch_gram(fy[n]),
-                                                             targets[index][n].expand_dims(0)) ** 2).mean()
-                          for n in JOHNSON_STYLE_LAYERS])
+        s = mx.nd.add_n(*[layer_w[n] * mx.nd.square(mx.nd.broadcast_sub(
+            losses.batch_gram(fy[n]), targets[index][n].expand_dims(0))).mean()
+            for n in JOHNSON_STYLE_LAYERS])
         return c, s, tv_weight * losses.tv_loss(Y)
 
     tic = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)

@@ -27,6 +27,47 @@ def test_instance_norm_by_hand():
     assert_allclose(block(mx.nd.array(x)).asnumpy(), expected, rtol=1e-4, atol=1e-4)
 
 
+def test_instance_normalize_gradient_by_hand():
+    # y = (x - m) / s per (sample, channel); for L = sum(g * y) the gradient is
+    # dL/dx = (g - mean(g) - y * mean(g * y)) / s, means over the H x W positions.
+    x, g = _x((2, 3, 4, 5), 3), _x((2, 3, 4, 5), 4)
+    X = mx.nd.array(x)
+    X.attach_grad()
+    with autograd.record():
+        loss = (ff.instance_normalize(mx.nd, X) * mx.nd.array(g)).sum()
+    loss.backward()
+    y = _by_hand(x)
+    s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    mean = lambda a: a.mean(axis=(2, 3), keepdims=True)  # noqa: E731
+    assert_allclose(X.grad.asnumpy(), (g - mean(g) - y * mean(g * y)) / s, rtol=1e-3, atol=1e-4)
+
+
+def test_output_conv_equals_a_three_filter_convolution():
+    # the zero filters that make it fast on CPU change neither the output nor the gradients
+    x = _x((2, 4, 6, 7), 5)
+    block = ff._OutputConv(3, 3, in_channels=4)
+    block.initialize(mx.init.Xavier())
+    block.bias.set_data(mx.nd.array([0.5, -1.0, 2.0]))
+    W, b = block.weight.data().asnumpy(), block.bias.data().asnumpy()
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+    expected = np.zeros((2, 3, 6, 7), np.float32) + b.reshape(1, 3, 1, 1)
+    for i in range(3):
+        for j in range(3):  # correlation, one kernel tap at a time
+            expected += np.einsum("oc,nchw->nohw", W[:, :, i, j], padded[:, :, i:i + 6, j:j + 7])
+    block.hybridize()
+    with autograd.record():
+        out = block(mx.nd.array(x))
+        loss = out.sum()
+    loss.backward()
+    assert out.shape == (2, 3, 6, 7)
+    assert_allclose(out.asnumpy(), expected, rtol=1e-4, atol=1e-4)
+    # d sum / d W[o, c, i, j] = sum of the padded input under tap (i, j), the same for every o
+    taps = np.array([[padded[:, :, i:i + 6, j:j + 7].sum(axis=(0, 2, 3)) for j in range(3)]
+                     for i in range(3)]).transpose(2, 0, 1)
+    assert_allclose(block.weight.grad().asnumpy(), np.broadcast_to(taps, (3, 4, 3, 3)), rtol=1e-4)
+    assert_allclose(block.bias.grad().asnumpy(), [2 * 6 * 7] * 3)
+
+
 def test_conditional_instance_norm_selects_and_mixes_styles():
     x = _x((2, 3, 4, 4))
     block = ff.ConditionalInstanceNorm(3, num_styles=2)

@@ -1,0 +1,131 @@
+"""Seconds per training step of the feed-forward networks, and the blocks that set it.
+
+Part 1 times forward plus backward of single blocks at the shapes a step at crop 128,
+batch 4 meets:
+
+* instance normalization as the explicit formula (mean, variance, broadcast
+  arithmetic) vs ``feedforward.instance_normalize`` (MXNet's fused LayerNorm);
+* the per-channel scale and shift as broadcasting vs a 1x1 depthwise convolution
+  (what ``feedforward.InstanceNorm`` uses);
+* the last convolution to 3 channels with 3 filters vs zero filters added up to 8
+  (``feedforward._OutputConv``).
+
+Part 2 runs ``training.train`` for each kind and reports the median seconds of a
+step after the first two (which build the graphs).
+
+    python benchmarks/train_step.py [--crop 128] [--batch-size 4] [--steps 8] [--kinds johnson,cin,adain]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet loads)
+import mxnet as mx
+from mxnet import autograd
+from mxnet.gluon import nn
+
+from gluon_style import feedforward as ff
+from gluon_style import training
+
+
+def block_ms(block, X, repeats: int = 10) -> float:
+    """Median milliseconds of forward + backward (to X and the block's parameters)."""
+    block.initialize()
+    block.hybridize(static_alloc=True)
+    X = X.copy()
+    X.attach_grad()
+    times = []
+    for _ in range(repeats + 1):
+        tic = time.perf_counter()
+        with autograd.record():
+            loss = mx.nd.square(block(X)).mean()
+        loss.backward()
+        mx.nd.waitall()
+        times.append(time.perf_counter() - tic)
+    return 1000 * statistics.median(times[1:])
+
+
+class ExplicitInstanceNorm(nn.HybridBlock):
+    """(x - mean) / sqrt(var + eps) from broadcast arithmetic (the textbook formula)."""
+
+    def hybrid_forward(self, F, x):
+        mean = F.mean(x, axis=(2, 3), keepdims=True)
+        centered = F.broadcast_sub(x, mean)
+        var = F.mean(F.square(centered), axis=(2, 3), keepdims=True)
+        return F.broadcast_div(centered, F.sqrt(var + ff.EPS))
+
+
+class FusedInstanceNorm(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        return ff.instance_normalize(F, x)
+
+
+class BroadcastAffine(nn.HybridBlock):
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma = self.params.get("gamma", shape=(1, channels, 1, 1), init="ones")
+        self.beta = self.params.get("beta", shape=(1, channels, 1, 1), init="zeros")
+
+    def hybrid_forward(self, F, x, gamma, beta):
+        return F.broadcast_add(F.broadcast_mul(x, gamma), beta)
+
+
+class DepthwiseAffine(BroadcastAffine):
+    def __init__(self, channels, **kwargs):
+        super().__init__(channels, **kwargs)
+        self.channels = channels
+
+    def hybrid_forward(self, F, x, gamma, beta):
+        return F.Convolution(x, F.reshape(gamma, (-1, 1, 1, 1)), F.reshape(beta, (-1,)),
+                             kernel=(1, 1), num_filter=self.channels, num_group=self.channels)
+
+
+def part1(batch: int, crop: int) -> None:
+    print(f"Blocks, forward + backward, batch {batch}, median of 10 (ms):")
+    for C, side in ((32, crop), (128, crop // 4)):
+        X = mx.nd.random.normal(shape=(batch, C, side, side))
+        explicit, fused = block_ms(ExplicitInstanceNorm(), X), block_ms(FusedInstanceNorm(), X)
+        bcast, dw = block_ms(BroadcastAffine(C), X), block_ms(DepthwiseAffine(C), X)
+        print(f"  instance norm {C}x{side}x{side}: explicit {explicit:.1f}, fused LayerNorm "
+              f"{fused:.1f} ({explicit / fused:.1f}x)")
+        print(f"  scale+shift   {C}x{side}x{side}: broadcast {bcast:.1f}, depthwise 1x1 conv "
+              f"{dw:.1f} ({bcast / dw:.1f}x)")
+    for c_in, kernel in ((32, 9), (64, 3)):
+        X = mx.nd.random.normal(shape=(batch, c_in, crop, crop))
+        plain = block_ms(ff._OutputConv(3, kernel, in_channels=c_in, compute_filters=3), X)
+        padded = block_ms(ff._OutputConv(3, kernel, in_channels=c_in), X)
+        print(f"  {kernel}x{kernel} conv {c_in}->3 at {crop}px: 3 filters {plain:.1f}, "
+              f"padded to 8 {padded:.1f} ({plain / padded:.1f}x)")
+
+
+def part2(kinds, *, crop: int, batch: int, steps: int) -> None:
+    print(f"\nTraining steps, crop {crop}, batch {batch}, median of steps 3..{steps}:")
+    styles = {"johnson": ("vangogh_starry_night",),
+              "cin": ("vangogh_starry_night", "munch_the_scream"),
+              "adain": ("vangogh_starry_night", "munch_the_scream")}
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as out:
+            _, history = training.train(kind=kind, styles=styles[kind], crop=crop,
+                                        batch_size=batch, steps=steps, out_dir=out,
+                                        checkpoint_every=10 ** 6, progress=False)
+        seconds = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])][1:]
+        print(f"  {kind:8s} {statistics.median(seconds):.2f} s/step  "
+              f"(min {min(seconds):.2f}, max {max(seconds):.2f})", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--kinds", default="johnson,cin,adain")
+    args = parser.parse_args()
+    part1(args.batch_size, args.crop)
+    part2(args.kinds.split(","), crop=args.crop, batch=args.batch_size, steps=args.steps)
+
+
+if __name__ == "__main__":
+    main()
