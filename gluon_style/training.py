@@ -9,7 +9,9 @@ One loop serves three kinds of model:
   (Dumoulin et al. 2017); each step trains one style, drawn at random.
 * ``'adain'``: AdaIN (Huang and Belongie 2017): frozen VGG-19 encoder to relu4_1,
   a trained decoder; content loss against the AdaIN target, style loss on the
-  per-channel mean and std at relu1_1 ... relu4_1; any style at test time.
+  per-channel mean and std at relu1_1 ... relu4_1; any style at test time. As in
+  the paper the encoder is the normalized VGG-19 (``vgg_features(normalized=True)``):
+  its features are of order 1, so an initial decoder's output is of image scale.
 
 Departure from Johnson et al.: the loss network is VGG-19 by default (the same
 layer names exist in it). Their VGG-16 needs Gluon's model-zoo weights in the
@@ -163,7 +165,10 @@ def train(*,
         features differ far more than conv4_2's: at 1e3 (and at 3 to 300) the network
         learned texture only, its content loss no lower than a flat grey image's (8.5e4);
         after 150 steps 0.1 kept the photo with little style and 1.0 painted it visibly
-        (crop 128, The Starry Night). AdaIN's style loss is another one; the paper used 10.
+        (crop 128, The Starry Night). AdaIN's style loss is another one; the paper used 10
+        for 160k steps, but in runs of a few hundred steps on a CPU any weight from 0.3 up
+        let the decoder learn only the paintings' colours (the content loss stayed flat),
+        so notebook 10 uses 0.01 and lets the AdaIN features carry the style.
     tv_weight : float
         Weight of the total-variation loss (johnson/cin only).
     norm : str
@@ -363,7 +368,8 @@ class Model:
     @classmethod
     def build(cls, config, *, ctx) -> "Model":
         if config.kind == "adain":
-            encoder = vgg_features(list(ADAIN_LAYERS), num_layers=19, ctx=ctx, progress=False)
+            encoder = vgg_features(list(ADAIN_LAYERS), num_layers=19, normalized=True, ctx=ctx,
+                                   progress=False)
             decoder = ff.Decoder()
             decoder.initialize(mx.init.Xavier(), ctx=ctx)
             return cls(config, net=decoder, encoder=encoder, decoder=decoder)

@@ -28,6 +28,14 @@ def test_a_few_steps_lower_the_loss(kind, styles, tmp_path):
 
 
 @pytest.mark.pretrained
+def test_adain_encodes_with_the_normalized_network():
+    # as in the paper; on the raw Caffe network the untrained decoder's first steps blew up
+    model = training.Model.build(training.TrainConfig(kind="adain"), ctx=mx.cpu())
+    assert model.encoder.weights_source.endswith("+normalized")
+    assert model.net is model.decoder
+
+
+@pytest.mark.pretrained
 def test_resume_takes_the_same_next_step(tmp_path):
     settings = dict(kind="cin", styles=("coffee", "chelsea"), checkpoint_every=2, **TINY)
     straight, h_straight = training.train(steps=4, out_dir=str(tmp_path / "a"), **settings)
