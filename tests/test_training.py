@@ -51,6 +51,30 @@ def test_resume_takes_the_same_next_step(tmp_path):
 
 
 @pytest.mark.pretrained
+def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
+    settings = dict(kind="johnson", styles=("coffee",), **TINY)
+    first, _ = training.train(steps=2, out_dir=str(tmp_path / "a"), **settings)
+    start, history = training.train(steps=0, init_from=str(tmp_path / "a"),
+                                    out_dir=str(tmp_path / "b"), **settings)
+    a, b = _params(first), _params(start)
+    assert a.keys() == b.keys() and history == []
+    for k in a:
+        assert_array_equal(a[k], b[k], err_msg=k)
+    # Adam's first step moves a weight by lr whatever its gradient (m/sqrt(v) = g/|g| after
+    # bias correction), so with 10 warm-up steps the largest move is lr / 10.
+    one, _ = training.train(steps=1, lr=1e-2, warmup_steps=10, init_from=str(tmp_path / "a"),
+                            out_dir=str(tmp_path / "c"), **settings)
+    moved = max(np.abs(_params(one)[k] - a[k]).max() for k in a)
+    assert_allclose(moved, 1e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match="another network"):
+        training.train(steps=1, upsample="transposed", init_from=str(tmp_path / "a"),
+                       out_dir=str(tmp_path / "d"), **{**settings})
+    with pytest.raises(FileNotFoundError, match="no checkpoint.json"):
+        training.train(steps=1, init_from=str(tmp_path / "nothing"), out_dir=str(tmp_path / "e"),
+                       **settings)
+
+
+@pytest.mark.pretrained
 def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path), **TINY)
     with pytest.raises(ValueError, match="another network"):
@@ -106,6 +130,7 @@ def test_batches_depend_only_on_seed_and_step():
     (dict(kind="gan"), "johnson"), (dict(styles=("a", "b")), "use kind 'cin'"),
     (dict(crop=30), "multiple of 4"), (dict(kind="adain", crop=36), "multiple of 8"),
     (dict(norm="layer"), "instance"), (dict(loss_network=11), "16, 19"),
+    (dict(warmup_steps=-1), "warmup_steps >= 0"),
 ])
 def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
     with pytest.raises(ValueError, match=match):
