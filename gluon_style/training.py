@@ -191,9 +191,10 @@ def train(*,
     init_from : str, optional
         A run folder whose trained network starts this run: a second stage with other loss
         weights (e.g. an AdaIN decoder trained to reconstruct first, then to match styles).
-        The architecture must match. Adam starts afresh (use ``warmup_steps``): carrying its
-        moments over to a 100x larger style weight made each step up to ~30x too long and
-        the decoder collapsed to a flat colour. Once ``out_dir`` has its own checkpoint,
+        The architecture must match. Adam starts afresh (use ``warmup_steps``): when a
+        resumed run went on with its moments at a 100x larger style weight, the decoder
+        collapsed to a flat colour (Adam's second moment lags a jump in the gradients, so
+        its steps can grow up to 1/sqrt(1 - beta2), about 30x). Once ``out_dir`` has its own checkpoint,
         resuming takes precedence.
     seed : int
         Seed for initialization and the sequence of batches.
