@@ -146,6 +146,21 @@ def normalize_activations(params: dict, *, num_layers: int = 19, images: list) -
     return {k: v.astype(np.float32) for k, v in params.items()}, means
 
 
+# (num_layers, weights sha256) -> normalized params: computing them runs the network over
+# NORMALIZE_IMAGES (about 2 s on 2 CPU cores), so each process does it once per weights file.
+_NORMALIZED: dict = {}
+
+
+def _normalized_params(params: dict, num_layers: int, sha256: str) -> dict:
+    key = (num_layers, sha256)
+    if key not in _NORMALIZED:
+        from .image import load_image, preprocess
+
+        photos = [preprocess(load_image(n, max_size=NORMALIZE_SIZE)) for n in NORMALIZE_IMAGES]
+        _NORMALIZED[key], _ = normalize_activations(params, num_layers=num_layers, images=photos)
+    return _NORMALIZED[key]
+
+
 class VGGFeatures(nn.HybridBlock):
     """Runs the truncated network once and returns ``{layer name: feature map}``.
 
@@ -224,10 +239,7 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
         params, net.weights_source, net.weights_sha256 = _weights.load_vgg_params(
             num_layers, convs, source=weights, progress=progress)
         if normalized:
-            from .image import load_image, preprocess
-
-            photos = [preprocess(load_image(n, max_size=NORMALIZE_SIZE)) for n in NORMALIZE_IMAGES]
-            params, _ = normalize_activations(params, num_layers=num_layers, images=photos)
+            params = _normalized_params(params, num_layers, net.weights_sha256)
             net.weights_source += "+normalized"
         for i in range(cut + 1):
             if names[i].startswith("conv"):

@@ -167,3 +167,16 @@ def test_pretrained_normalized_vgg19_has_unit_means_on_its_photos():
     assert_allclose(means[live], 1.0, rtol=1e-3)
     assert raw_mean / len(vgg.NORMALIZE_IMAGES) > 2  # the raw network's scale is different
     assert net.weights_source == "caffe+normalized"
+
+
+@pytest.mark.pretrained
+def test_normalization_is_computed_once_per_process(monkeypatch):
+    first = gs.vgg19_features(["relu2_1"], normalized=True, progress=False)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("normalized again")
+
+    monkeypatch.setattr(vgg, "normalize_activations", fail)
+    again = gs.vgg19_features(["relu2_1"], normalized=True, progress=False)
+    for a, b in zip(first.collect_params().values(), again.collect_params().values()):
+        assert_allclose(a.data().asnumpy(), b.data().asnumpy(), rtol=0)
