@@ -163,7 +163,7 @@ def train(*,
         Raise the learning rate linearly from ``lr / warmup_steps`` to ``lr`` over these steps
         (0: none). Adam's first step moves every weight by about ``lr`` whatever its gradient:
         from scratch at lr 1e-3 it sent AdaIN's content loss from 5.7 to 2865 for a step, and
-        on a trained network (``init_from``) it undoes much of the training.
+        on a trained network (``init_from``) it can undo much of the training.
     content_weight : float
         Weight of the content loss.
     style_weight : float
@@ -194,8 +194,8 @@ def train(*,
         The architecture must match. Adam starts afresh (use ``warmup_steps``): when a
         resumed run went on with its moments at a 100x larger style weight, the decoder
         collapsed to a flat colour (Adam's second moment lags a jump in the gradients, so
-        its steps can grow up to 1/sqrt(1 - beta2), about 30x). Once ``out_dir`` has its own checkpoint,
-        resuming takes precedence.
+        its steps can grow up to 1/sqrt(1 - beta2), about 30x). Once ``out_dir`` has its
+        own checkpoint, resuming takes precedence.
     seed : int
         Seed for initialization and the sequence of batches.
     ctx : str
