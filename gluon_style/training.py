@@ -367,11 +367,16 @@ def _save(folder: Path, config, net, trainer, step: int, history: list) -> None:
                                             "history": history})
 
 
-def _load_network(folder: Path, config, net, ctx) -> dict:
-    """Load the network of the checkpoint in ``folder`` into ``net``; returns its JSON."""
+def _read_checkpoint(folder: Path) -> dict:
+    """The JSON of the checkpoint in ``folder`` (settings, arch, step, history)."""
     if not (folder / "checkpoint.json").exists():
         raise FileNotFoundError(f"{folder}: no checkpoint.json; train a model there first")
-    saved = json.loads((folder / "checkpoint.json").read_text())
+    return json.loads((folder / "checkpoint.json").read_text())
+
+
+def _load_network(folder: Path, config, net, ctx) -> dict:
+    """Load the network of the checkpoint in ``folder`` into ``net``; returns its JSON."""
+    saved = _read_checkpoint(folder)
     if saved.get("arch") != _arch(config):
         raise ValueError(f"{folder} holds a checkpoint of another network ({saved.get('arch')}), "
                          f"not {_arch(config)}; choose another folder or delete that one")
@@ -415,9 +420,7 @@ class Model:
     def load(cls, folder, *, ctx="cpu") -> "Model":
         """The network trained in ``folder`` (see ``train``)."""
         folder = Path(folder)
-        if not (folder / "checkpoint.json").exists():
-            raise FileNotFoundError(f"{folder}: no checkpoint.json; train a model there first")
-        saved = json.loads((folder / "checkpoint.json").read_text())
+        saved = _read_checkpoint(folder)
         settings = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()}
         config = TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
         ctx = runtime.get_ctx(ctx)

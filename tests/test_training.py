@@ -68,7 +68,7 @@ def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
     assert_allclose(moved, 1e-3, rtol=1e-3)
     with pytest.raises(ValueError, match="another network"):
         training.train(steps=1, upsample="transposed", init_from=str(tmp_path / "a"),
-                       out_dir=str(tmp_path / "d"), **{**settings})
+                       out_dir=str(tmp_path / "d"), **settings)
     with pytest.raises(FileNotFoundError, match="no checkpoint.json"):
         training.train(steps=1, init_from=str(tmp_path / "nothing"), out_dir=str(tmp_path / "e"),
                        **settings)
