@@ -175,7 +175,8 @@ def train(*,
         (crop 128, The Starry Night). AdaIN's style loss is another one; the paper used 10
         for 160k steps, but in runs of a few hundred steps on a CPU any weight from 0.3 up
         let the decoder learn only the paintings' colours (the content loss stayed flat),
-        so notebook 10 uses 0.01 and lets the AdaIN features carry the style.
+        so notebook 10 trains in two stages: 0.01 to learn to reconstruct, then 1 (via
+        ``init_from``) to bring in the paintings' colours.
     tv_weight : float
         Weight of the total-variation loss (johnson/cin only).
     norm : str

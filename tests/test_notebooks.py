@@ -37,10 +37,11 @@ TINY = {
         test_photo="astronaut", **({} if PAINTINGS else {"styles": ["coffee", "chelsea", "rocket",
                                                                     "astronaut"]})),
     "10_adain_arbitrary_style": dict(
-        crop=32, batch_size=1, steps=2, apply_size=48, alphas=[0.0, 1.0], content_photos=["astronaut"],
-        test_photo="astronaut", **({"train_styles": ["vangogh_starry_night", "munch_the_scream"],
-                                    "unseen_styles": ["klimt_the_kiss"]} if PAINTINGS
-                                   else {"train_styles": ["coffee"], "unseen_styles": ["chelsea"]})),
+        crop=32, batch_size=1, steps=2, style_steps=2, apply_size=48, alphas=[0.0, 1.0],
+        content_photos=["astronaut"], test_photo="astronaut", **(
+            {"train_styles": ["vangogh_starry_night", "munch_the_scream"],
+             "unseen_styles": ["klimt_the_kiss"]} if PAINTINGS
+            else {"train_styles": ["coffee"], "unseen_styles": ["chelsea"]})),
 }
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
