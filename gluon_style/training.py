@@ -225,7 +225,8 @@ def train(*,
     folder = Path(out_dir)
     start, history = 0, []
     if (folder / "checkpoint.json").exists():
-        start, history = _resume(folder, config, net, trainer, ctx)
+        saved = _load_network(folder, config, net, ctx, trainer=trainer)
+        start, history = saved["step"], saved["history"]
     elif init_from is not None:
         _load_network(Path(init_from), config, net, ctx)
     net.hybridize()
@@ -375,26 +376,20 @@ def _read_checkpoint(folder: Path) -> dict:
     return json.loads((folder / "checkpoint.json").read_text())
 
 
-def _load_network(folder: Path, config, net, ctx) -> dict:
-    """Load the network of the checkpoint in ``folder`` into ``net``; returns its JSON."""
+def _load_network(folder: Path, config, net, ctx, *, trainer=None) -> dict:
+    """Load the network (and, given ``trainer``, Adam's state) of the checkpoint in ``folder``;
+    returns its JSON."""
     saved = _read_checkpoint(folder)
     if saved.get("arch") != _arch(config):
         raise ValueError(f"{folder} holds a checkpoint of another network ({saved.get('arch')}), "
                          f"not {_arch(config)}; choose another folder or delete that one")
     try:
         net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx)
+        if trainer is not None:
+            trainer.load_states(str(folder / "checkpoint.states"))
     except (mx.base.MXNetError, AssertionError, OSError) as e:
         raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
     return saved
-
-
-def _resume(folder: Path, config, net, trainer, ctx) -> tuple[int, list]:
-    saved = _load_network(folder, config, net, ctx)
-    try:
-        trainer.load_states(str(folder / "checkpoint.states"))
-    except (mx.base.MXNetError, AssertionError, OSError) as e:
-        raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
-    return saved["step"], saved["history"]
 
 
 class Model:
