@@ -421,7 +421,7 @@ class Model:
         config = TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
         ctx = runtime.get_ctx(ctx)
         model = cls.build(config, ctx=ctx)
-        model.net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx)
+        _load_network(folder, config, model.net, ctx)
         model.net.hybridize()
         return model
 

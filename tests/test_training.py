@@ -83,6 +83,19 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
 
 
 @pytest.mark.pretrained
+def test_a_damaged_checkpoint_gets_a_clear_error(tmp_path):
+    settings = dict(kind="johnson", styles=("coffee",), **TINY)
+    training.train(steps=1, out_dir=str(tmp_path), **settings)
+    (tmp_path / "checkpoint.params").write_bytes(b"not parameters")
+    with pytest.raises(ValueError, match="cannot load the checkpoint"):
+        training.Model.load(tmp_path)
+    with pytest.raises(ValueError, match="cannot load the checkpoint"):
+        training.train(steps=2, out_dir=str(tmp_path), **settings)
+    with pytest.raises(ValueError, match="cannot load the checkpoint"):
+        training.train(steps=1, init_from=str(tmp_path), out_dir=str(tmp_path / "b"), **settings)
+
+
+@pytest.mark.pretrained
 def test_interrupt_saves_a_checkpoint(tmp_path, monkeypatch):
     real = training.CropSampler.batch
 
