@@ -236,7 +236,11 @@ def train(*,
     encoder = model.encoder if kind == "adain" else vgg_features(
         list(loss_layers), num_layers=loss_network, ctx=ctx, progress=progress)
     encoder.hybridize(static_alloc=True)   # the frozen loss network as one graph
-    if kind != "adain":  # the photos' own features are needed only at the content layer
+    # The photos' own features are needed only at the content layer: a second network of four
+    # convolutions (0.3 s to build). A view sharing the encoder's layers would save that, but
+    # building this one draws from mx.random before the network's deferred initialization, so
+    # dropping it would change every trained network, and the committed figures of 08 and 09.
+    if kind != "adain":
         content_encoder = vgg_features(list(JOHNSON_CONTENT_LAYERS), num_layers=loss_network,
                                        ctx=ctx, progress=False)
         content_encoder.hybridize(static_alloc=True)
