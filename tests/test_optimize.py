@@ -125,7 +125,11 @@ def test_style_statistics_move_toward_the_painting():
     """With real weights the Gram loss to the style image drops and content stays close."""
     _, history = gs.stylize("astronaut", "coffee", size=64, steps=20, progress=False)
     assert history[-1]["style"] < 0.3 * history[0]["style"]
-    assert history[0]["content"] == 0 and history[-1]["total"] < history[0]["total"]
+    # From the content image the content loss starts at zero up to float rounding (the compiled
+    # graph and the target's own forward pass round differently on some CPUs: 1.6e-6 on an
+    # AVX-512 EPYC, against 1e6 after 20 steps); a wrong target would start near the latter.
+    assert history[0]["content"] <= 1e-6 * history[-1]["content"]
+    assert history[-1]["total"] < history[0]["total"]
 
 
 def test_a_term_can_be_switched_off_with_an_empty_layer_list():
