@@ -3,7 +3,7 @@
 Each size runs in a fresh process (content Tubingen, style The Starry Night, the
 default layers, one optimization step plus the final evaluation); its peak is
 that process's maximum resident set size (``ru_maxrss``), which includes Python,
-MXNet and the VGG-19 weights. Beside it, ``gluon_style.optimize.estimate_memory``
+MXNet and the VGG-19 weights. Beside it, ``gluon_style.memory.estimate_memory``
 (the figure ``stylize`` checks against the available memory before it starts).
 
     python benchmarks/memory.py [--sizes 512,1024,2048] [--optimizer normalized_gd]
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--optimizer", default="normalized_gd")
     args = parser.parse_args()
 
-    from gluon_style.optimize import estimate_memory
+    from gluon_style.memory import estimate_memory
     from gluon_style.runtime import available_memory
 
     print(f"available memory now: {available_memory() / 2**30:.1f} GiB")

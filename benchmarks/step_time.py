@@ -21,7 +21,7 @@ import re
 import statistics
 
 import gluon_style as gs
-from gluon_style.optimize import GATYS_STYLE_LAYERS
+from gluon_style.gatys import GATYS_STYLE_LAYERS
 from gluon_style.vgg import layer_names, vgg_spec
 
 

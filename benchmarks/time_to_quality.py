@@ -19,7 +19,7 @@ import statistics
 
 import gluon_style as gs
 
-TUTORIAL = gs.optimize.TUTORIAL_SETTINGS
+TUTORIAL = gs.gatys.TUTORIAL_SETTINGS
 
 
 def methods(size: int) -> dict[str, dict]:

@@ -4,11 +4,11 @@ Part 1 times forward plus backward of single blocks at the shapes a step at crop
 batch 4 meets:
 
 * instance normalization as the explicit formula (mean, variance, broadcast
-  arithmetic) vs ``feedforward.instance_normalize`` (MXNet's fused LayerNorm);
+  arithmetic) vs ``blocks.instance_normalize`` (MXNet's fused LayerNorm);
 * the per-channel scale and shift as broadcasting vs a 1x1 depthwise convolution
-  (what ``feedforward.InstanceNorm`` uses);
+  (what ``blocks.InstanceNorm`` uses);
 * the last convolution to 3 channels with 3 filters vs zero filters added up to 8
-  (``feedforward._OutputConv``).
+  (``blocks.OutputConv``).
 
 Part 2 runs ``training.train`` for each kind and reports the median seconds of a
 step after the first two (which build the graphs).
@@ -27,7 +27,7 @@ import mxnet as mx
 from mxnet import autograd
 from mxnet.gluon import nn
 
-from gluon_style import feedforward as ff
+from gluon_style import blocks
 from gluon_style import training
 
 
@@ -55,12 +55,12 @@ class ExplicitInstanceNorm(nn.HybridBlock):
         mean = F.mean(x, axis=(2, 3), keepdims=True)
         centered = F.broadcast_sub(x, mean)
         var = F.mean(F.square(centered), axis=(2, 3), keepdims=True)
-        return F.broadcast_div(centered, F.sqrt(var + ff.EPS))
+        return F.broadcast_div(centered, F.sqrt(var + blocks.EPS))
 
 
 class FusedInstanceNorm(nn.HybridBlock):
     def hybrid_forward(self, F, x):
-        return ff.instance_normalize(F, x)
+        return blocks.instance_normalize(F, x)
 
 
 class BroadcastAffine(nn.HybridBlock):
@@ -95,8 +95,8 @@ def part1(batch: int, crop: int) -> None:
               f"{dw:.1f} ({bcast / dw:.1f}x)")
     for c_in, kernel in ((32, 9), (64, 3)):
         X = mx.nd.random.normal(shape=(batch, c_in, crop, crop))
-        plain = block_ms(ff._OutputConv(3, kernel, in_channels=c_in, compute_filters=3), X)
-        padded = block_ms(ff._OutputConv(3, kernel, in_channels=c_in), X)
+        plain = block_ms(blocks.OutputConv(3, kernel, in_channels=c_in, compute_filters=3), X)
+        padded = block_ms(blocks.OutputConv(3, kernel, in_channels=c_in), X)
         print(f"  {kernel}x{kernel} conv {c_in}->3 at {crop}px: 3 filters {plain:.1f}, "
               f"padded to 8 {padded:.1f} ({plain / padded:.1f}x)")
 

@@ -11,12 +11,13 @@ _default_threads()  # before mxnet is imported anywhere below
 from .runtime import seed, get_ctx  # noqa: E402
 from .image import load_image, preprocess, postprocess, save_image, resize  # noqa: E402
 from .vgg import vgg_features, vgg19_features, vgg16_features, layer_names  # noqa: E402
-from .losses import content_loss, gram, style_loss, tv_loss  # noqa: E402
-from .optimize import stylize, StyleConfig  # noqa: E402
+from .losses import content_loss, gram, gram_loss, tv_loss  # noqa: E402
+from .gatys import stylize, StyleConfig  # noqa: E402
+from . import johnson, adain  # noqa: E402,F401  (register their training methods)
 
 __version__ = "0.1.0"
 __all__ = [
     "seed", "get_ctx", "load_image", "preprocess", "postprocess", "save_image", "resize",
     "vgg_features", "vgg19_features", "vgg16_features", "layer_names",
-    "content_loss", "gram", "style_loss", "tv_loss", "stylize", "StyleConfig",
+    "content_loss", "gram", "gram_loss", "tv_loss", "stylize", "StyleConfig",
 ]

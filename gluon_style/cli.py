@@ -6,16 +6,20 @@ The ``stylize`` options are generated from ``gluon_style.stylize``'s signature
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import re
 import sys
 
-from . import data, losses, optimize, weights
+from . import data, gatys, johnson, training, weights
 from .color import COLOR_MODES
+from .experiments import write_result
+from .losses import STYLE_REPRESENTATIONS
+from .optimizers import OPTIMIZERS
 from .vgg import POOLINGS
 
-CHOICES = {"init": optimize.INITS, "optimizer": optimize.OPTIMIZERS, "pooling": POOLINGS,
-           "weights": ("auto", "caffe", "gluon"), "style_loss": losses.STYLE_LOSSES,
+CHOICES = {"init": gatys.INITS, "optimizer": OPTIMIZERS, "pooling": POOLINGS,
+           "vgg_weights": ("auto", "caffe", "gluon"), "style_representation": STYLE_REPRESENTATIONS,
            "color": COLOR_MODES}
 
 
@@ -44,7 +48,7 @@ def _list_of(kind):
 
 def _add_settings(parser: argparse.ArgumentParser, func=None, *, choices=None) -> None:
     """One option per keyword-only parameter of ``func`` (default: ``stylize``)."""
-    func = func or optimize.stylize
+    func = func or gatys.stylize
     choices = CHOICES if choices is None else choices
     helps = _param_help(func)
     for p in inspect.signature(func).parameters.values():
@@ -93,13 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list-images", help="list the registered image names")
     ls.add_argument("--role", choices=("content", "style"))
 
-    from . import feedforward, training
-
     tr = sub.add_parser("train-feedforward",
                         help="train a feed-forward network (Johnson, CIN or AdaIN); resumes in --out-dir")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_settings(tr, training.train, choices={"kind": training.KINDS, "norm": ("instance", "batch"),
-                                               "upsample": feedforward.UPSAMPLINGS,
+    _add_settings(tr, training.train, choices={"kind": tuple(training.METHODS),
+                                               "norm": ("instance", "batch"),
+                                               "upsample": johnson.UPSAMPLINGS,
                                                "loss_network": (16, 19)})
 
     ap = sub.add_parser("apply", help="stylize an image with a trained feed-forward network")
@@ -147,12 +150,12 @@ def _stylize(args) -> int:
     from .image import image_format
 
     image_format(args.output)  # a bad extension fails before any work
-    names = [f.name for f in optimize.dataclasses.fields(optimize.StyleConfig)]
+    names = [f.name for f in dataclasses.fields(gatys.StyleConfig)]
     if "," in args.style:
         args.style = tuple(s.strip() for s in args.style.split(",") if s.strip())
-    config = optimize.StyleConfig(**{n: getattr(args, n) for n in names})
+    config = gatys.StyleConfig(**{n: getattr(args, n) for n in names})
     image, history = config.run(progress=not args.quiet)
-    sidecar = optimize.write_result(args.output, image, config, history)
+    sidecar = write_result(args.output, image, config, history)
     last = history[-1]
     print(f"wrote {args.output} and {sidecar} ({last['step']} steps, {last['seconds']:.0f} s, "
           f"final loss {last['total']:.4g})")
@@ -160,9 +163,7 @@ def _stylize(args) -> int:
 
 
 def _train(args) -> int:
-    from . import training
-
-    names = [f.name for f in training.dataclasses.fields(training.TrainConfig)]
+    names = [f.name for f in dataclasses.fields(training.TrainConfig)]
     settings = {n: getattr(args, n) for n in names}
     _, history = training.train(**settings, progress=not args.quiet)
     if history:
@@ -173,7 +174,6 @@ def _train(args) -> int:
 
 
 def _apply(args) -> int:
-    from . import training
     from .image import image_format, save_image
 
     image_format(args.output)  # a bad extension fails before any work

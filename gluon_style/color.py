@@ -113,3 +113,22 @@ def match_color(*, style, content, method: str = "cholesky") -> Image.Image:
     """
     A, b = color_transform(source=style, target=content, method=method)
     return Image.fromarray(_uint8(_float(style) @ A.T + b))
+
+
+def apply_color_control(color: str, content, styles) -> tuple:
+    """The content and style images a transfer sees under colour mode ``color``.
+
+    'style': unchanged; 'luminance': both as grey luminance (``transfer_luminance``; put the
+    photo's chroma back with ``recombine_luminance`` after); 'histogram' or 'histogram_pca':
+    each painting's colours matched to the photo's (``match_color``).
+    """
+    if color not in COLOR_MODES:
+        raise ValueError(f"invalid color {color!r}; options are {COLOR_MODES}")
+    if color == "luminance":
+        pairs = [transfer_luminance(content=content, style=s) for s in styles]
+        return pairs[0][0], [grey_style for _, grey_style in pairs]
+    if color.startswith("histogram"):
+        method = "pca" if color == "histogram_pca" else "cholesky"
+        return content, [match_color(style=s, content=content, method=method) for s in styles]
+    return content, list(styles)
+

@@ -112,15 +112,19 @@ def download(url: str, dest: Path, *, sha256_hex: str, progress: bool = True, hi
             with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f, tqdm(
                     total=int(r.headers.get("Content-Length") or 0) or None, unit="B",
                     unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                for block in iter(lambda: r.read(1 << 16), b""):
-                    f.write(block)
-                    bar.update(len(block))
+                _copy(r, f, bar)
         except OSError as e:
             raise ConnectionError(f"could not download {url} ({e}); {hint}".rstrip("; ")) from None
         got = sha256(tmp)
         if got != sha256_hex:
             raise ChecksumError(f"{url}: downloaded file has sha256 {got}, expected {sha256_hex}")
     return dest
+
+
+def _copy(source, target, bar) -> None:
+    """Copy a readable to a writable in 64 KiB blocks, counting bytes on the progress bar."""
+    for block in iter(lambda: source.read(1 << 16), b""):
+        bar.update(target.write(block))
 
 
 def fetch_all(*, progress: bool = True) -> list[Path]:

@@ -1,13 +1,16 @@
 """Sweeps of stylize settings, cached on disk, laid out as labelled figures.
 
-A run is keyed by a hash of its settings (a ``StyleConfig``), the checksums of
-its input images, of the network weights and of the package's source, so re-running a
-notebook after changing one cell recomputes only what changed. Sweeps run
-serially, or on any ``concurrent.futures.Executor`` (a process pool, or a
-cluster engine's executor).
+A run is keyed by what determines its pixels: its settings (a ``StyleConfig``), the
+checksums of its input images (content, styles, ``fine_style``, mask files), of the network
+weights, and of the code it executes (the abstract syntax of the package modules ``gatys``
+imports, docstrings left out). So re-running a notebook after changing one cell recomputes
+only what changed, and editing a comment, a docstring, the CLI or a notebook invalidates
+nothing. Sweeps run serially, or on any ``concurrent.futures.Executor`` (a process pool, or
+a cluster engine's executor).
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
@@ -22,7 +25,9 @@ from PIL import Image
 
 from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
-from .optimize import StyleConfig, versions
+from .gatys import StyleConfig
+from .image import save_image
+from .settings import versions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +46,14 @@ class Result:
 
 
 def image_checksum(ref) -> str:
-    """A stable identity for an input image: manifest sha256, bundled name, or file sha256."""
+    """A stable identity for an input image: manifest sha256, bundled name, file or pixels."""
+    if ref is None:
+        return "none"
     if isinstance(ref, (tuple, list)):  # several styles, or mask files
         return ",".join(image_checksum(r) for r in ref)
+    if isinstance(ref, (np.ndarray, Image.Image)):  # an image in memory
+        a = np.asarray(ref)
+        return hashlib.sha256(str(a.shape).encode() + a.tobytes()).hexdigest()
     ref = str(ref)
     if ref in data.SKIMAGE_IMAGES:
         import skimage
@@ -57,29 +67,62 @@ def weights_checksum(config: StyleConfig) -> str:
     """sha256 of the weights a run uses ('random' for an unpretrained network)."""
     if not config.pretrained:
         return "random"
-    from .weights import weights_file
-    file, _ = weights_file(19, config.weights, progress=False)
+    from .weights import params_sha256, weights_file
+    file, _ = weights_file(19, config.vgg_weights, progress=False)
     digest = file.with_name(file.name + ".sha256")
-    return digest.read_text().split()[0] if digest.exists() else sha256(file)
+    return digest.read_text().split()[0] if digest.exists() else params_sha256(file)
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _package_imports(tree: ast.AST) -> set[str]:
+    """Names of the sibling modules a module imports (``from . import x``, ``from .x import``)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {a.name for a in node.names}
+    return found
+
+
+def code_checksum(folder: str | Path = Path(__file__).parent, entry: str = "gatys") -> str:
+    """sha256 of the code a run executes: the abstract syntax, without docstrings, of
+    ``entry`` and of every package module it imports, directly or not (comments and
+    formatting never reach the syntax tree)."""
+    folder, h, todo, seen = Path(folder), hashlib.sha256(), [entry], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not (folder / f"{name}.py").exists():
+            continue
+        seen.add(name)
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        todo += sorted(_package_imports(tree))
+        h.update(name.encode() + ast.dump(_without_docstrings(tree)).encode())
+    return h.hexdigest()
 
 
 @functools.cache
-def code_checksum() -> str:
-    """sha256 of the package's own source, so a change to the algorithm invalidates the cache.
-
-    Computed once per process: the source that counts is the one that was imported, even if
-    the files change while a long sweep runs.
-    """
-    h = hashlib.sha256()
-    for file in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(file.read_bytes())
-    return h.hexdigest()
+def _code_checksum() -> str:
+    # once per process: the code that counts is the one imported, even if files change later
+    return code_checksum()
 
 
 def run_key(config: StyleConfig) -> str:
     """Hash of settings + input images + weights + code: equal keys mean equal pixels on one machine."""
-    parts = {"settings": dataclasses.asdict(config), "code": code_checksum(),
+    settings = dataclasses.asdict(config)
+    for name in ("content", "style"):  # images in memory are keyed by their pixels only
+        if not isinstance(settings[name], (str, Path, tuple, list)):
+            settings[name] = "<image>"
+    parts = {"settings": settings, "code": _code_checksum(),
              "content": image_checksum(config.content), "style": image_checksum(config.style),
+             "fine_style": image_checksum(config.fine_style),
              "masks": [m if m == "kmeans" else sha256(m) for m in config.masks],
              "weights": weights_checksum(config)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -225,7 +268,8 @@ def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "g
     optimization then starts from the same style loss, whatever the representation.
     """
     def start(kind):
-        _, history = dataclasses.replace(config, style_loss=kind, steps=0).run(progress=False)
+        _, history = dataclasses.replace(config, style_representation=kind,
+                                         steps=0).run(progress=False)
         return history[0]["style"]
 
     ref = start(reference)
@@ -255,3 +299,13 @@ def run_with_snapshots(config: StyleConfig, *, seconds, progress: bool = False):
     for budget in pending:
         snapshots[budget] = image
     return result, snapshots
+
+
+def write_result(out: str | Path, image: np.ndarray, config, history: list[dict], **extra) -> Path:
+    """Save ``image`` to ``out`` and ``out``'s ``.json`` sidecar (settings, history, versions)."""
+    out = Path(out)
+    save_image(image, out)
+    sidecar = out.with_suffix(".json")
+    write_json(sidecar, {"settings": dataclasses.asdict(config), "versions": versions(),
+                         **extra, "history": history})
+    return sidecar

@@ -179,3 +179,11 @@ def save_image(image, path: str | os.PathLike, *, quality: int = 95) -> Path:
     with atomic_path(path) as tmp:
         image.save(tmp, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return path
+
+
+def pixel_bounds(shape) -> tuple[np.ndarray, np.ndarray]:
+    """Normalized values of pixel values 0 and 1 per channel, broadcast to an NCHW ``shape``."""
+    mean = np.array(IMAGENET_MEAN).reshape(1, 3, 1, 1)
+    std = np.array(IMAGENET_STD).reshape(1, 3, 1, 1)
+    return np.broadcast_to(-mean / std, shape), np.broadcast_to((1 - mean) / std, shape)
+

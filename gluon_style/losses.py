@@ -1,122 +1,144 @@
-"""Content, style (Gram) and total-variation losses.
+"""Every loss term of the package, written once.
 
-Conventions follow the MXNet/Gluon tutorial, so its weights (content 1, style
-1e4/C^2 per layer, TV 10) carry over unchanged:
+Each formula takes ``F`` first (``mx.nd``, or ``mx.sym`` inside a hybridized graph, as Gluon's
+``hybrid_forward`` passes it), so the same line runs imperatively and compiled. Feature maps
+are batches (N, C, H, W); statistics are per sample.
+
+Conventions follow the MXNet/Gluon tutorial, so its weights carry over:
 
 * ``content_loss`` = mean over all elements of (Y_hat - Y)^2.
-* ``gram(X)`` = F F^T / (H W), with F the C x HW matrix of one feature map.
-  Gatys et al. use the unnormalized F F^T and weight a layer's squared error
-  by 1 / (4 C^2 (HW)^2); ours is 4 / C^2 times theirs per layer (mean over
-  the C^2 entries, and the 1/HW inside the Gram).
-* ``style_loss`` = mean over the C x C entries of (G_hat - G)^2.
+* ``gram(X)`` = F F^T / (H W) per sample, F the C x HW matrix of one feature map.
+  Gatys et al. use the unnormalized F F^T and weight a layer's squared error by
+  1 / (4 N^2 M^2) (N channels, M positions); ``gram_loss``, the mean over the C^2 entries
+  of (G_hat - G)^2, is 4 times theirs per layer.
 * ``tv_loss`` = (mean |vertical differences| + mean |horizontal differences|) / 2.
 
-Other style representations (Li et al. 2017, "Demystifying Neural Style
-Transfer"), each a distance between the distributions of the C-dimensional
-feature vectors at the M positions of a layer; ``style_target`` computes the
-style image's side once, ``style_distance`` compares an image with it:
+Style representations (Li et al. 2017, "Demystifying Neural Style Transfer"), each a
+distance between the distributions of the C-dimensional feature vectors at the positions of
+a layer; ``REPRESENTATIONS[name].target(Y)`` summarizes the style image once and
+``.loss(F, Y_hat, **target)`` compares an image with it:
 
-* ``'gram'``: ``style_loss`` above.
-* ``'mean_std'``: (1/C) sum_c (mu_c - mu'_c)^2 + (sigma_c - sigma'_c)^2, the
-  per-channel statistics that batch normalization keeps (population std).
-* ``'mmd_linear'``, ``'mmd_poly'``, ``'mmd_gaussian'``: the biased (V-statistic)
-  squared maximum mean discrepancy E k(x,x') + E k(y,y') - 2 E k(x,y) with
-  k = x.y, (x.y + c)^d or exp(-|x - y|^2 / (2 s^2)). Linear MMD is |mu - mu'|^2,
-  computed in closed form; the others use at most ``samples`` random positions
-  per map (all of them when the map is smaller), so memory stays bounded. With
-  d = 2, c = 0 and all positions, MMD^2 = |G - G'|_F^2 = C^2 * style_loss: matching
-  Gram matrices *is* matching feature distributions under that kernel.
-  The Gaussian bandwidth s^2 is the mean squared distance between distinct
-  sampled style positions of the layer (Li et al.'s choice), fixed once.
+* ``'gram'``: ``gram_loss``.
+* ``'mean_std'``: mean over channels of (mu_c - mu'_c)^2 + (sigma_c - sigma'_c)^2
+  (population std, with AdaIN's epsilon), the statistics instance normalization keeps.
+* ``'mmd_linear'``, ``'mmd_poly'``, ``'mmd_gaussian'``: the biased squared maximum mean
+  discrepancy E k(x,x') + E k(y,y') - 2 E k(x,y) with k = x.y, (x.y + c)^d or
+  exp(-|x - y|^2 / (2 s^2)). Linear MMD is |mu - mu'|^2, in closed form; the others sample
+  at most ``MMD_SAMPLES`` positions per map, so memory stays bounded. With d = 2, c = 0 and
+  all positions, MMD^2 = |G - G'|_F^2 = C^2 * gram_loss: matching Gram matrices *is*
+  matching feature distributions under that kernel. The Gaussian bandwidth s^2 is the mean
+  squared distance between distinct sampled style positions (Li et al.'s choice).
 * ``'mean_cov'``: (1/C) W2^2 between the Gaussians N(mu, S) and N(mu', S'):
-  |mu - mu'|^2 + tr(S + S' - 2 (S'^1/2 S S'^1/2)^1/2), the optimal-transport
-  distance; with diagonal covariances it equals ``'mean_std'``.
+  |mu - mu'|^2 + tr(S + S' - 2 (S'^1/2 S S'^1/2)^1/2); with diagonal covariances it equals
+  ``'mean_std'``.
+
+Kernel MMD (sampling) and mean+covariance (an eigendecomposition) run imperatively only.
 """
 from __future__ import annotations
 
 import mxnet as mx
 import numpy as np
 
-STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "mmd_poly", "mmd_gaussian", "mean_cov")
+EPS = 1e-5           # inside every standard deviation (AdaIN's value)
+TINY = 1e-8          # keeps a masked Gram matrix and a Gaussian bandwidth finite
 MMD_SAMPLES = 1024   # positions per map for kernel MMD: two 1024x1024 kernels per layer
 POLY_DEGREE, POLY_C = 2, 0.0
-_EPS = 1e-8
 
 
-def content_loss(Y_hat, Y):
+def content_loss(F, Y_hat, Y):
     """Mean squared error between two feature maps."""
-    return ((Y_hat - Y) ** 2).mean()
+    return F.mean(F.square(Y_hat - Y))
 
 
-def gram(X):
-    """Gram matrix F F^T / (H W) of a (1, C, H, W) feature map, shape (C, C)."""
-    if X.ndim != 4 or X.shape[0] != 1:
-        raise ValueError(f"gram takes a (1, C, H, W) feature map, got shape {X.shape}")
-    num_channels, n = X.shape[1], X.shape[2] * X.shape[3]
-    F = X.reshape((num_channels, n))
-    return mx.nd.dot(F, F, transpose_b=True) / n
+def _positions(F, M):
+    """H W of an (N, C, H W) matrix as a (1,) float array (a shape is data inside a graph)."""
+    return F.cast(F.slice_axis(F.shape_array(M), axis=0, begin=2, end=3), "float32")
 
 
-def batch_gram(X):
-    """Gram matrices F F^T / (H W) of a (N, C, H, W) batch, shape (N, C, C) (feed-forward training)."""
-    N, C, H, W = X.shape
-    F = X.reshape((N, C, H * W))
-    return mx.nd.batch_dot(F, F, transpose_b=True) / (H * W)
+def gram(F, X):
+    """Gram matrices F F^T / (H W) of an (N, C, H, W) batch, shape (N, C, C)."""
+    M = F.reshape(X, shape=(0, 0, -1))
+    return F.broadcast_div(F.batch_dot(M, M, transpose_b=True), _positions(F, M))
 
 
-def masked_gram(X, mask):
+def masked_gram(F, X, mask):
     """Gram matrix of a region: (F m)(F m)^T / sum(m^2) for a (1, 1, H, W) mask m.
 
     Dividing by the mask's own area (not H W) makes it a mean over the region's positions,
     comparable with a whole painting's ``gram``; an all-ones mask gives ``gram(X)``.
     """
-    if X.ndim != 4 or X.shape[0] != 1 or mask.shape != (1, 1, *X.shape[2:]):
-        raise ValueError(f"masked_gram takes a (1, C, H, W) feature map and a (1, 1, H, W) mask, "
-                         f"got shapes {X.shape} and {mask.shape}")
-    F = (X * mask).reshape((X.shape[1], -1))
-    return mx.nd.dot(F, F, transpose_b=True) / ((mask ** 2).sum() + _EPS)
+    if isinstance(X, mx.nd.NDArray) and (mask.ndim != 4 or mask.shape[2:] != X.shape[2:]):
+        raise ValueError(f"masked_gram takes a (N, C, H, W) feature map and a (1, 1, H, W) "
+                         f"mask, got shapes {X.shape} and {mask.shape}")
+    M = F.reshape(F.broadcast_mul(X, mask), shape=(0, 0, -1))
+    return F.broadcast_div(F.batch_dot(M, M, transpose_b=True), F.sum(F.square(mask)) + TINY)
 
 
-def style_loss(Y_hat, gram_Y, *, mask=None):
-    """Mean squared error between the Gram matrix of ``Y_hat`` (of its ``mask``ed region if
-    given, see ``masked_gram``) and a target Gram matrix."""
-    G = gram(Y_hat) if mask is None else masked_gram(Y_hat, mask)
-    return ((G - gram_Y) ** 2).mean()
+def gram_loss(F, Y_hat, G, mask=None):
+    """Mean squared error between the Gram matrices of ``Y_hat`` (of its ``mask``ed region if
+    given) and ``G``: (1, C, C) for every sample, or (N, C, C) one per sample."""
+    G_hat = gram(F, Y_hat) if mask is None else masked_gram(F, Y_hat, mask)
+    return F.mean(F.square(F.broadcast_sub(G_hat, G)))
 
 
-def tv_loss(X):
+def tv_loss(F, X):
     """Anisotropic total variation (L1 of neighbour differences, averaged)."""
-    return 0.5 * ((X[:, :, 1:, :] - X[:, :, :-1, :]).abs().mean()
-                  + (X[:, :, :, 1:] - X[:, :, :, :-1]).abs().mean())
+    dh = F.slice_axis(X, axis=2, begin=1, end=None) - F.slice_axis(X, axis=2, begin=0, end=-1)
+    dw = F.slice_axis(X, axis=3, begin=1, end=None) - F.slice_axis(X, axis=3, begin=0, end=-1)
+    return 0.5 * (F.mean(F.abs(dh)) + F.mean(F.abs(dw)))
 
 
-def _positions(X):
+def channel_stats(F, X, eps: float = EPS):
+    """Per-sample, per-channel mean and standard deviation over H x W, each (N, C, 1, 1)."""
+    mean = F.mean(X, axis=(2, 3), keepdims=True)
+    var = F.mean(F.square(F.broadcast_sub(X, mean)), axis=(2, 3), keepdims=True)
+    return mean, F.sqrt(var + eps)
+
+
+def mean_std_loss(F, Y_hat, mean, std):
+    """Mean squared differences of the channel means plus those of the channel stds."""
+    mu, sigma = channel_stats(F, Y_hat)
+    return (F.mean(F.square(F.broadcast_sub(mu, mean)))
+            + F.mean(F.square(F.broadcast_sub(sigma, std))))
+
+
+def mean_loss(F, Y_hat, mean):
+    """Squared distance of the channel means, summed over channels (linear-kernel MMD)."""
+    mu = F.mean(Y_hat, axis=(2, 3), keepdims=True)
+    return F.mean(F.sum(F.square(F.broadcast_sub(mu, mean)), axis=1))
+
+
+# --- imperative only: sampled kernels and a matrix square root --------------------------
+
+def _vectors(X):
     """(1, C, H, W) feature map -> (H W, C) matrix of feature vectors (one row per position)."""
     if X.ndim != 4 or X.shape[0] != 1:
-        raise ValueError(f"style losses take a (1, C, H, W) feature map, got shape {X.shape}")
+        raise ValueError(f"this style loss takes a (1, C, H, W) feature map, got shape {X.shape}")
     return X.reshape((X.shape[1], -1)).T
-
-
-def _mean_std(P):
-    mu = P.mean(axis=0)
-    return mu, (((P - mu) ** 2).mean(axis=0) + _EPS).sqrt()
 
 
 def _sample(P, samples: int):
     """At most ``samples`` distinct rows of P (numpy's seeded RNG picks them)."""
-    n = P.shape[0]
-    if n <= samples:
+    if P.shape[0] <= samples:
         return P
-    idx = np.random.choice(n, samples, replace=False)
+    idx = np.random.choice(P.shape[0], samples, replace=False)
     return mx.nd.take(P, mx.nd.array(idx, ctx=P.context))
 
 
-def _kernel(A, B, kind: str, bandwidth2=None):
+def kernel(A, B, kind: str, bandwidth2=None):
+    """Kernel matrix k(a_i, b_j): 'poly' (a.b + c)^d or 'gaussian' exp(-|a-b|^2 / (2 s^2))."""
     dot = mx.nd.dot(A, B, transpose_b=True)
-    if kind == "mmd_poly":
+    if kind == "poly":
         return (dot + POLY_C) ** POLY_DEGREE
     sq = (A ** 2).sum(axis=1).reshape((-1, 1)) + (B ** 2).sum(axis=1).reshape((1, -1)) - 2 * dot
-    return mx.nd.exp(-mx.nd.relu(sq) / (2 * bandwidth2))
+    return mx.nd.exp(-mx.nd.broadcast_div(mx.nd.relu(sq), 2 * bandwidth2))
+
+
+def kernel_mmd_loss(F, Y_hat, Ys, Kyy, bandwidth2, *, kind: str, samples: int = MMD_SAMPLES):
+    """Squared MMD between the sampled positions of ``Y_hat`` and the style's samples ``Ys``."""
+    X = _sample(_vectors(Y_hat), samples)
+    return (kernel(X, X, kind, bandwidth2).mean() + Kyy
+            - 2 * kernel(X, Ys, kind, bandwidth2).mean()).reshape((1,))
 
 
 class _TraceSqrt(mx.autograd.Function):
@@ -138,68 +160,111 @@ def _covariance(P, mu):
     return mx.nd.dot(D, D, transpose_a=True) / P.shape[0]
 
 
-def _sqrtm_psd(S: np.ndarray) -> np.ndarray:
-    w, V = np.linalg.eigh(S.astype(np.float64))
-    return (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+def mean_cov_loss(F, Y_hat, mean, trace, root):
+    """(1/C) W2^2 between Gaussians: the image's N(mu, S) and the style's (mean, S' = root^2)."""
+    P = _vectors(Y_hat)
+    mu = P.mean(axis=0)
+    S = _covariance(P, mu)
+    B = mx.nd.dot(mx.nd.dot(root, S), root)
+    cross = _TraceSqrt()(0.5 * (B + B.T))
+    w2 = ((mu - mean.reshape((-1,))) ** 2).sum() + mx.nd.diag(S).sum() + trace - 2 * cross
+    return w2 / P.shape[1]
 
 
-def style_target(Y, *, kind: str = "gram", samples: int = MMD_SAMPLES) -> dict:
-    """What ``style_distance`` needs of the style image's feature map ``Y`` (computed once).
+# --- what each term needs of its target image, computed once ---------------------------
 
-    Parameters
-    ----------
-    Y : NDArray
-        A (1, C, H, W) feature map of the style image.
-    kind : str
-        One of ``STYLE_LOSSES``.
-    samples : int
-        Positions kept for kernel MMD (the style side is sampled once, here).
-    """
-    if kind not in STYLE_LOSSES:
-        raise ValueError(f"invalid style loss {kind!r}; options are {STYLE_LOSSES}")
-    if kind == "gram":
-        return {"kind": kind, "G": gram(Y)}
-    P = _positions(Y)
-    mu, sigma = _mean_std(P)
-    if kind in ("mean_std", "mmd_linear"):
-        return {"kind": kind, "mu": mu, "sigma": sigma}
-    if kind == "mean_cov":
-        S = _covariance(P, mu).asnumpy()
-        root = _sqrtm_psd(S)
-        return {"kind": kind, "mu": mu, "trace": float(np.trace(S)),
-                "root": mx.nd.array(root, ctx=Y.context, dtype="float32")}
-    Ys = _sample(P, samples)
-    target = {"kind": kind, "Ys": Ys, "samples": samples, "bandwidth2": None}
-    if kind == "mmd_gaussian":
-        m = Ys.shape[0]
-        norms = (Ys ** 2).sum(axis=1)
-        d2 = norms.reshape((-1, 1)) + norms.reshape((1, -1)) - 2 * mx.nd.dot(Ys, Ys, transpose_b=True)
-        mean_d2 = float(mx.nd.relu(d2).sum().asscalar()) / max(m * (m - 1), 1)
-        target["bandwidth2"] = max(mean_d2, _EPS)
-    target["Kyy"] = _kernel(Ys, Ys, kind, target["bandwidth2"]).mean()
-    return target
+class Representation:
+    """A way to summarize a layer's features (``target``) and compare an image with it (``loss``)."""
+    hybridizable = True
+
+    def target(self, Y) -> dict:
+        raise NotImplementedError
+
+    def loss(self, F, Y_hat, **target):
+        raise NotImplementedError
 
 
-def style_distance(Y_hat, target: dict):
-    """The style loss of feature map ``Y_hat`` against a ``style_target`` (a 1-element NDArray)."""
-    kind = target["kind"]
-    if kind == "gram":
-        return style_loss(Y_hat, target["G"])
-    P = _positions(Y_hat)
-    if kind == "mean_std":
-        mu, sigma = _mean_std(P)
-        return (((mu - target["mu"]) ** 2).sum() + ((sigma - target["sigma"]) ** 2).sum()) / P.shape[1]
-    if kind == "mmd_linear":
-        return ((P.mean(axis=0) - target["mu"]) ** 2).sum()
-    if kind == "mean_cov":
+class Content(Representation):
+    def target(self, Y):
+        return {"Y": Y}
+
+    def loss(self, F, Y_hat, Y):
+        return content_loss(F, Y_hat, Y)
+
+
+class Gram(Representation):
+    def target(self, Y):
+        return {"G": gram(mx.nd, Y)}
+
+    def loss(self, F, Y_hat, G, mask=None):
+        return gram_loss(F, Y_hat, G, mask)
+
+
+class MeanStd(Representation):
+    def target(self, Y):
+        mean, std = channel_stats(mx.nd, Y)
+        return {"mean": mean, "std": std}
+
+    def loss(self, F, Y_hat, mean, std):
+        return mean_std_loss(F, Y_hat, mean, std)
+
+
+class Mean(Representation):
+    def target(self, Y):
+        return {"mean": Y.mean(axis=(2, 3), keepdims=True)}
+
+    def loss(self, F, Y_hat, mean):
+        return mean_loss(F, Y_hat, mean)
+
+
+class KernelMMD(Representation):
+    hybridizable = False
+
+    def __init__(self, kind: str, samples: int = MMD_SAMPLES):
+        self.kind, self.samples = kind, samples
+
+    def target(self, Y):
+        Ys = _sample(_vectors(Y), self.samples)
+        bandwidth2 = mx.nd.ones((1,), ctx=Y.context)
+        if self.kind == "gaussian":
+            m, norms = Ys.shape[0], (Ys ** 2).sum(axis=1)
+            d2 = mx.nd.relu(norms.reshape((-1, 1)) + norms.reshape((1, -1))
+                            - 2 * mx.nd.dot(Ys, Ys, transpose_b=True))
+            mean_d2 = float(d2.sum().asscalar()) / max(m * (m - 1), 1)
+            bandwidth2 = mx.nd.array([max(mean_d2, TINY)], ctx=Y.context)
+        return {"Ys": Ys, "Kyy": kernel(Ys, Ys, self.kind, bandwidth2).mean(),
+                "bandwidth2": bandwidth2}
+
+    def loss(self, F, Y_hat, Ys, Kyy, bandwidth2):
+        return kernel_mmd_loss(F, Y_hat, Ys, Kyy, bandwidth2, kind=self.kind, samples=self.samples)
+
+
+class MeanCov(Representation):
+    hybridizable = False
+
+    def target(self, Y):
+        P = _vectors(Y)
         mu = P.mean(axis=0)
-        S = _covariance(P, mu)
-        B = mx.nd.dot(mx.nd.dot(target["root"], S), target["root"])
-        B = 0.5 * (B + B.T)
-        cross = _TraceSqrt()(B)
-        w2 = ((mu - target["mu"]) ** 2).sum() + mx.nd.diag(S).sum() + target["trace"] - 2 * cross
-        return w2 / P.shape[1]
-    X = _sample(P, target["samples"])
-    Ys, h = target["Ys"], target["bandwidth2"]
-    return (_kernel(X, X, kind, h).mean() + target["Kyy"]
-            - 2 * _kernel(X, Ys, kind, h).mean()).reshape((1,))
+        S = _covariance(P, mu).asnumpy().astype(np.float64)
+        w, V = np.linalg.eigh(S)
+        root = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+        return {"mean": mu, "trace": mx.nd.array([np.trace(S)], ctx=Y.context),
+                "root": mx.nd.array(root, ctx=Y.context, dtype="float32")}
+
+    def loss(self, F, Y_hat, mean, trace, root):
+        return mean_cov_loss(F, Y_hat, mean, trace, root)
+
+
+REPRESENTATIONS = {"content": Content(), "gram": Gram(), "mean_std": MeanStd(),
+                   "mmd_linear": Mean(), "mmd_poly": KernelMMD("poly"),
+                   "mmd_gaussian": KernelMMD("gaussian"), "mean_cov": MeanCov()}
+STYLE_REPRESENTATIONS = tuple(k for k in REPRESENTATIONS if k != "content")
+
+
+def representation(name: str, *, samples: int = MMD_SAMPLES) -> Representation:
+    """The representation called ``name``; ``ValueError`` lists the valid names."""
+    if name not in REPRESENTATIONS:
+        raise ValueError(f"invalid style representation {name!r}; options are "
+                         f"{STYLE_REPRESENTATIONS}")
+    found = REPRESENTATIONS[name]
+    return KernelMMD(found.kind, samples) if isinstance(found, KernelMMD) else found

@@ -90,3 +90,11 @@ def layer_mask(mask: np.ndarray, *, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     return np.asarray(Image.fromarray(np.asarray(mask, np.float32), mode="F")
                       .resize((w, h), Image.BOX), dtype=np.float32)
+
+
+def region_masks(masks, *, photo, count: int, seed: int = 0) -> list[np.ndarray]:
+    """The HxW masks a run's ``masks`` setting names for ``count`` styles on ``photo``:
+    ('kmeans',) splits the photo by colour, else one mask file per style; () none."""
+    if tuple(masks) == ("kmeans",):
+        return kmeans_masks(photo, k=count, seed=seed)
+    return [load_mask(m, shape=photo.size[::-1]) for m in masks]

@@ -92,9 +92,7 @@ def available_memory() -> int:
     """Bytes of memory available to a new allocation now (Linux MemAvailable; else total)."""
     try:
         with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            found = [line.split()[1] for line in f if line.startswith("MemAvailable:")]
     except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        found = []
+    return int(found[0]) * 1024 if found else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

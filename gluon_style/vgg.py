@@ -6,12 +6,14 @@ is the one place that maps names to positions in the model zoo's ``features``.
 """
 from __future__ import annotations
 
+import itertools
+
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import nn
 from mxnet.gluon.model_zoo import vision
 
-from . import weights as _weights
+from .weights import load_vgg_params
 from .runtime import get_ctx
 
 # num_layers -> (convolutions per block, channels per block), as in the model zoo.
@@ -195,7 +197,7 @@ class VGGFeatures(nn.HybridBlock):
 
 
 def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooling: str = "max",
-                 weights: str = "auto", normalized: bool = False, ctx=None,
+                 vgg_weights: str = "auto", normalized: bool = False, ctx=None,
                  progress: bool = True) -> VGGFeatures:
     """A frozen VGG feature extractor, cut after the deepest of ``layers``.
 
@@ -209,7 +211,7 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
         Load ImageNet weights (see ``gluon_style.weights``); else Xavier-random.
     pooling : {'max', 'avg'}
         Gatys et al. replace max by average pooling for slightly smoother results.
-    weights : {'auto', 'caffe', 'gluon'}
+    vgg_weights : {'auto', 'caffe', 'gluon'}
         Which pretrained weights: the original Caffe VGG-19 (default for 19) or
         Gluon's model zoo params (must already be in the models folder).
     normalized : bool
@@ -236,18 +238,17 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
 
     if pretrained:
         convs = [n for n in names if n.startswith("conv")]
-        params, net.weights_source, net.weights_sha256 = _weights.load_vgg_params(
-            num_layers, convs, source=weights, progress=progress)
+        params, net.weights_source, net.weights_sha256 = load_vgg_params(
+            num_layers, convs, source=vgg_weights, progress=progress)
         if normalized:
             params = _normalized_params(params, num_layers, net.weights_sha256)
             net.weights_source += "+normalized"
-        for i in range(cut + 1):
-            if names[i].startswith("conv"):
-                for kind in ("weight", "bias"):
-                    param, value = getattr(body[i], kind), params[f"{names[i]}.{kind}"]
-                    param.shape = value.shape  # fills in the deferred input channels
-                    param.initialize(ctx=ctx)
-                    param.set_data(mx.nd.array(value, ctx=ctx))
+        convs = [(body[i], name) for i, name in enumerate(names[:cut + 1]) if name.startswith("conv")]
+        for (layer, name), kind in itertools.product(convs, ("weight", "bias")):
+            param, value = getattr(layer, kind), params[f"{name}.{kind}"]
+            param.shape = value.shape  # fills in the deferred input channels
+            param.initialize(ctx=ctx)
+            param.set_data(mx.nd.array(value, ctx=ctx))
     elif normalized:
         raise ValueError("normalized=True rescales pretrained filters; it needs pretrained=True")
     else:
@@ -256,17 +257,11 @@ def vgg_features(layers, *, num_layers: int = 19, pretrained: bool = True, pooli
     return net
 
 
-def vgg19_features(layers, *, pretrained: bool = True, pooling: str = "max",
-                   weights: str = "auto", normalized: bool = False, ctx=None,
-                   progress: bool = True) -> VGGFeatures:
-    """VGG-19 features (the network of Gatys et al.); see ``vgg_features``."""
-    return vgg_features(layers, num_layers=19, pretrained=pretrained, pooling=pooling,
-                        weights=weights, normalized=normalized, ctx=ctx, progress=progress)
+def vgg19_features(layers, **options) -> VGGFeatures:
+    """VGG-19 features (the network of Gatys et al.); ``options`` as ``vgg_features``."""
+    return vgg_features(layers, num_layers=19, **options)
 
 
-def vgg16_features(layers, *, pretrained: bool = True, pooling: str = "max",
-                   weights: str = "auto", normalized: bool = False, ctx=None,
-                   progress: bool = True) -> VGGFeatures:
-    """VGG-16 features (the loss network of Johnson et al.); see ``vgg_features``."""
-    return vgg_features(layers, num_layers=16, pretrained=pretrained, pooling=pooling,
-                        weights=weights, normalized=normalized, ctx=ctx, progress=progress)
+def vgg16_features(layers, **options) -> VGGFeatures:
+    """VGG-16 features (the loss network of Johnson et al.); ``options`` as ``vgg_features``."""
+    return vgg_features(layers, num_layers=16, **options)

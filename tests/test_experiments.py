@@ -27,6 +27,36 @@ def test_cache_key_follows_settings_and_inputs(tmp_path):
     assert experiments.run_key(gs.StyleConfig(**{**BASE, "content": str(f)})) != k1
 
 
+def test_code_key_ignores_docstrings_and_comments_but_not_formulas(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    package = Path(gs.__file__).parent
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = experiments.code_checksum(copy)
+    assert before == experiments.code_checksum(package)
+    losses = copy / "losses.py"
+    text = losses.read_text()
+    losses.write_text(text.replace('"""Mean squared error between two feature maps."""',
+                                   '"""The mean squared error."""  # reworded'))
+    (copy / "cli.py").write_text("")              # the CLI is not run by stylize
+    assert experiments.code_checksum(copy) == before
+    losses.write_text(text.replace("return F.mean(F.square(Y_hat - Y))",
+                                   "return F.sum(F.square(Y_hat - Y))"))
+    assert experiments.code_checksum(copy) != before
+
+
+def test_cache_key_follows_fine_style_and_mask_files(tmp_path):
+    from PIL import Image
+
+    fine = tmp_path / "fine.png"
+    Image.new("RGB", (40, 40), (200, 10, 10)).save(fine)
+    key = experiments.run_key(gs.StyleConfig(**{**BASE, "fine_style": str(fine)}))
+    Image.new("RGB", (40, 40), (10, 10, 200)).save(fine)
+    assert experiments.run_key(gs.StyleConfig(**{**BASE, "fine_style": str(fine)})) != key
+
+
 def test_second_sweep_comes_from_the_cache(tmp_path):
     configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
     first = experiments.sweep(configs, cache=tmp_path, progress=False)
@@ -67,7 +97,7 @@ def test_equal_start_style_weights_equalize_the_first_style_term():
     kinds = ("gram", "mean_std", "mean_cov")
     weights = experiments.equal_start_style_weights(base, kinds)
     assert weights["gram"] == pytest.approx(base.style_weight)
-    starts = [dataclasses.replace(base, style_loss=k, style_weight=w).run(progress=False)[1][0]["style"]
+    starts = [dataclasses.replace(base, style_representation=k, style_weight=w).run(progress=False)[1][0]["style"]
               for k, w in weights.items()]
     assert starts == pytest.approx([starts[0]] * len(kinds), rel=1e-4)
     assert len({round(w, 6) for w in weights.values()}) == len(kinds)   # the scales do differ

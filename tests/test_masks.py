@@ -15,15 +15,15 @@ TINY = dict(size=48, content_layers=("relu2_2",), style_layers=("relu1_1", "relu
 def test_masked_gram_by_hand():
     X = mx.nd.array(np.random.default_rng(0).normal(size=(1, 3, 4, 5)))
     # an all-ones mask is the plain Gram matrix
-    assert_allclose(losses.masked_gram(X, mx.nd.ones((1, 1, 4, 5))).asnumpy(),
-                    losses.gram(X).asnumpy(), rtol=1e-5)
+    assert_allclose(losses.masked_gram(mx.nd, X, mx.nd.ones((1, 1, 4, 5))).asnumpy(),
+                    losses.gram(mx.nd, X).asnumpy(), rtol=1e-5)
     # a binary mask over the left two columns is the Gram matrix of that crop
     m = np.zeros((1, 1, 4, 5), np.float32)
     m[..., :2] = 1
     F = X.asnumpy()[0, :, :, :2].reshape(3, -1)
-    assert_allclose(losses.masked_gram(X, mx.nd.array(m)).asnumpy(), F @ F.T / 8, rtol=1e-5)
+    assert_allclose(losses.masked_gram(mx.nd, X, mx.nd.array(m)).asnumpy()[0], F @ F.T / 8, rtol=1e-5)
     with pytest.raises(ValueError, match="mask"):
-        losses.masked_gram(X, mx.nd.ones((1, 1, 2, 5)))
+        losses.masked_gram(mx.nd, X, mx.nd.ones((1, 1, 2, 5)))
 
 
 def test_layer_mask_averages_boxes():
@@ -70,7 +70,7 @@ def test_kmeans_splits_two_colors_exactly_darkest_first():
 
 @pytest.mark.parametrize("bad, match", [
     (dict(style=("coffee", "chelsea"), masks=("a.png", "b.png", "c.png")), "3 masks for 2 styles"),
-    (dict(style=("coffee", "chelsea"), masks=("kmeans",), style_loss="mean_std"), "gram"),
+    (dict(style=("coffee", "chelsea"), masks=("kmeans",), style_representation="mean_std"), "gram"),
     (dict(style=("coffee", "chelsea"), style_blend=(1.0,)), "1 style_blend weights for 2 styles"),
     (dict(style=()), "at least one style"),
 ])

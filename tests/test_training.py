@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 
-from gluon_style import losses, training
+from gluon_style import training
 from gluon_style.image import ImageError
 
 TINY = dict(content=("astronaut", "rocket"), crop=32, batch_size=2, style_size=64, progress=False)
@@ -31,8 +31,8 @@ def test_a_few_steps_lower_the_loss(kind, styles, tmp_path):
 def test_adain_encodes_with_the_normalized_network():
     # as in the paper; on the raw Caffe network the untrained decoder's first steps blew up
     model = training.Model.build(training.TrainConfig(kind="adain"), ctx=mx.cpu())
-    assert model.encoder.weights_source.endswith("+normalized")
-    assert model.net is model.decoder
+    assert model.parts["encoder"].weights_source.endswith("+normalized")
+    assert model.net is model.parts["net"]
 
 
 @pytest.mark.pretrained
@@ -72,6 +72,21 @@ def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint.json"):
         training.train(steps=1, init_from=str(tmp_path / "nothing"), out_dir=str(tmp_path / "e"),
                        **settings)
+
+
+@pytest.mark.pretrained
+def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
+    training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path / "a"), **TINY)
+    saved = json.loads((tmp_path / "a" / "checkpoint.json").read_text())
+    assert saved["method"] == "johnson" and "styles" not in saved["arch"]
+    # the same network with another painting: a second stage may start from it
+    training.train(kind="johnson", styles=("chelsea",), steps=1, init_from=str(tmp_path / "a"),
+                   out_dir=str(tmp_path / "b"), **TINY)
+    training.train(kind="cin", styles=("coffee", "chelsea"), steps=1, out_dir=str(tmp_path / "c"),
+                   **TINY)
+    with pytest.raises(ValueError, match="another network"):   # 3 styles need other gammas
+        training.train(kind="cin", styles=("coffee", "chelsea", "rocket"), steps=1,
+                       init_from=str(tmp_path / "c"), out_dir=str(tmp_path / "d"), **TINY)
 
 
 @pytest.mark.pretrained
@@ -149,13 +164,6 @@ def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         training.train(**{**TINY, "steps": 1, "out_dir": str(tmp_path), **bad})
     assert not any(tmp_path.iterdir())
-
-
-def test_batch_gram_by_hand():
-    X = np.random.default_rng(0).normal(size=(2, 3, 2, 4)).astype(np.float32)
-    F = X.reshape(2, 3, 8)
-    assert_allclose(losses.batch_gram(mx.nd.array(X)).asnumpy(),
-                    np.einsum("nci,ndi->ncd", F, F) / 8, rtol=1e-5)
 
 
 @pytest.mark.pretrained

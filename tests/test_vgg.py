@@ -180,3 +180,16 @@ def test_normalization_is_computed_once_per_process(monkeypatch):
     again = gs.vgg19_features(["relu2_1"], normalized=True, progress=False)
     for a, b in zip(first.collect_params().values(), again.collect_params().values()):
         assert_allclose(a.data().asnumpy(), b.data().asnumpy(), rtol=0)
+
+
+@pytest.mark.pretrained
+def test_the_weights_file_is_hashed_once_per_process(monkeypatch):
+    from gluon_style import weights
+
+    gs.vgg19_features(["relu1_1"], progress=False)          # hashed here, if not before
+    calls = []
+    monkeypatch.setattr(weights, "sha256", lambda path: calls.append(path) or "x")
+    gs.vgg19_features(["relu1_1"], progress=False)
+    gs.vgg19_features(["relu2_1"], progress=False)
+    assert calls == []
+

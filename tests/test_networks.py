@@ -4,7 +4,7 @@ import pytest
 from mxnet import autograd
 from numpy.testing import assert_allclose
 
-from gluon_style import feedforward as ff
+from gluon_style import adain, blocks, johnson
 
 
 def _x(shape, seed=0):
@@ -19,7 +19,7 @@ def _by_hand(x, eps=1e-5):
 
 def test_instance_norm_by_hand():
     x = _x((2, 3, 4, 5))
-    block = ff.InstanceNorm(3)
+    block = blocks.InstanceNorm(3)
     block.initialize()
     block.gamma.set_data(mx.nd.array([1.0, 2.0, 0.5]).reshape((1, 3, 1, 1)))
     block.beta.set_data(mx.nd.array([0.0, -1.0, 3.0]).reshape((1, 3, 1, 1)))
@@ -34,7 +34,7 @@ def test_instance_normalize_gradient_by_hand():
     X = mx.nd.array(x)
     X.attach_grad()
     with autograd.record():
-        loss = (ff.instance_normalize(mx.nd, X) * mx.nd.array(g)).sum()
+        loss = (blocks.instance_normalize(mx.nd, X) * mx.nd.array(g)).sum()
     loss.backward()
     y = _by_hand(x)
     s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
@@ -45,7 +45,7 @@ def test_instance_normalize_gradient_by_hand():
 def test_output_conv_equals_a_three_filter_convolution():
     # the zero filters that make it fast on CPU change neither the output nor the gradients
     x = _x((2, 4, 6, 7), 5)
-    block = ff._OutputConv(3, 3, in_channels=4)
+    block = blocks.OutputConv(3, 3, in_channels=4)
     block.initialize(mx.init.Xavier())
     block.bias.set_data(mx.nd.array([0.5, -1.0, 2.0]))
     W, b = block.weight.data().asnumpy(), block.bias.data().asnumpy()
@@ -70,7 +70,7 @@ def test_output_conv_equals_a_three_filter_convolution():
 
 def test_conditional_instance_norm_selects_and_mixes_styles():
     x = _x((2, 3, 4, 4))
-    block = ff.ConditionalInstanceNorm(3, num_styles=2)
+    block = johnson.ConditionalInstanceNorm(3, num_styles=2)
     block.initialize()
     gamma = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]], np.float32)
     beta = np.array([[0.0, 1.0, 2.0], [5.0, 5.0, 5.0]], np.float32)
@@ -88,7 +88,7 @@ def test_conditional_instance_norm_selects_and_mixes_styles():
 
 def test_adain_output_has_the_style_statistics():
     content, style = _x((1, 4, 6, 7), 1), _x((1, 4, 5, 5), 2) * 0.3 + 7
-    out = ff.adain(mx.nd, mx.nd.array(content), mx.nd.array(style)).asnumpy()
+    out = adain.adain(mx.nd, mx.nd.array(content), mx.nd.array(style)).asnumpy()
     assert_allclose(out.mean(axis=(2, 3)), style.mean(axis=(2, 3)), rtol=1e-4)
     assert_allclose(out.std(axis=(2, 3)), style.std(axis=(2, 3)), rtol=1e-3)
     # and the content's normalized pattern
@@ -99,7 +99,7 @@ def test_adain_output_has_the_style_statistics():
                                             ("conditional", "resize"), ("instance", "transposed")])
 def test_transform_net_shapes_and_gradients(norm, upsample):
     num_styles = 3 if norm == "conditional" else 1
-    net = ff.TransformNet(norm=norm, upsample=upsample, num_styles=num_styles)
+    net = johnson.TransformNet(norm=norm, upsample=upsample, num_styles=num_styles)
     net.initialize(mx.init.Xavier())
     X = mx.nd.array(_x((2, 3, 32, 40)))
     extra = (mx.nd.array([[1, 0, 0], [0, 0.5, 0.5]]),) if norm == "conditional" else ()
@@ -124,14 +124,14 @@ def test_transform_net_shapes_and_gradients(norm, upsample):
 
 def test_transform_net_rejects_bad_settings():
     with pytest.raises(ValueError, match="instance"):
-        ff.TransformNet(norm="layer")
+        johnson.TransformNet(norm="layer")
     with pytest.raises(ValueError, match="resize"):
-        ff.TransformNet(upsample="bilinear")
+        johnson.TransformNet(upsample="bilinear")
     with pytest.raises(ValueError, match="conditional"):
-        ff.TransformNet(norm="instance", num_styles=2)
+        johnson.TransformNet(norm="instance", num_styles=2)
 
 
 def test_decoder_mirrors_the_encoder_to_relu4_1():
-    dec = ff.Decoder()
+    dec = adain.Decoder()
     dec.initialize(mx.init.Xavier())
     assert dec(mx.nd.zeros((1, 512, 4, 5))).shape == (1, 3, 32, 40)

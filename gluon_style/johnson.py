@@ -1,0 +1,220 @@
+"""Feed-forward style transfer: Johnson, Alahi and Fei-Fei (2016), "Perceptual Losses for
+Real-Time Style Transfer and Super-Resolution"; and its conditional variant, Dumoulin, Shlens
+and Kudlur (2017), "A Learned Representation for Artistic Style".
+
+The image transformation network: 9x9 conv (32), two stride-2 3x3 convs (64, 128), five
+residual blocks, two x2 upsamplings (64, 32), 9x9 conv to 3 channels. It is trained once per
+painting with the perceptual loss: content at relu2_2 against the photo's own features, Gram
+style at relu1_2, relu2_2, relu3_3, relu4_3 against the painting's, plus total variation;
+then it stylizes in one forward pass.
+
+* Normalization: batch norm (the paper), instance norm (Ulyanov et al. 2016, the default),
+  or conditional instance norm (kind 'cin'): one (gamma, beta) per painting, so S styles
+  share one network and mixtures of (gamma, beta) interpolate between them.
+* Upsampling: transposed convolution (the paper) or nearest resize then conv (Odena et al.
+  2016, the default), which avoids checkerboard artifacts.
+
+Departure from Johnson et al.: the loss network is VGG-19 by default (the same layer names
+exist in it); their VGG-16 needs Gluon's model-zoo weights (``loss_network=16``).
+"""
+from __future__ import annotations
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd
+from mxnet.gluon import nn
+
+from .blocks import ConvLayer, InstanceNorm, OutputConv, instance_normalize
+from .image import load_image, preprocess
+from .losses import gram
+from .objective import Objective, Term
+from .training import Method, register
+from .vgg import layer_channels, vgg_features
+
+CONTENT_LAYERS = ("relu2_2",)
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+NORMS = ("batch", "instance", "conditional")
+UPSAMPLINGS = ("resize", "transposed")
+
+
+class ConditionalInstanceNorm(nn.HybridBlock):
+    """Instance norm whose scale and shift are chosen per style (Dumoulin et al. 2017).
+
+    ``forward(x, style_mix)`` takes (N, S) weights over the S styles: one-hot picks a style's
+    gamma and beta, other weights mix them linearly (style interpolation).
+    """
+
+    def __init__(self, channels: int, num_styles: int, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.gamma = self.params.get("gamma", shape=(num_styles, channels), init="ones")
+            self.beta = self.params.get("beta", shape=(num_styles, channels), init="zeros")
+
+    def hybrid_forward(self, F, x, style_mix, gamma, beta):
+        x = instance_normalize(F, x)
+        g = F.reshape(F.dot(style_mix, gamma), (0, 0, 1, 1))   # (N, C, 1, 1)
+        b = F.reshape(F.dot(style_mix, beta), (0, 0, 1, 1))
+        # broadcast_like then multiply: faster backward on CPU than broadcast_mul
+        return x * F.broadcast_like(g, x) + F.broadcast_like(b, x)
+
+
+def _norm(kind: str, channels: int, num_styles: int):
+    """A function making the normalization block ``kind`` for ``channels`` channels."""
+    return {"batch": nn.BatchNorm, "instance": lambda: InstanceNorm(channels),
+            "conditional": lambda: ConditionalInstanceNorm(channels, num_styles)}[kind]
+
+
+class _Residual(nn.HybridBlock):
+    """Two 3x3 conv layers (the second without ReLU) plus the identity."""
+
+    def __init__(self, channels: int, *, norm: str, num_styles: int, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.a = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles))
+            self.b = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles), relu=False)
+
+    def hybrid_forward(self, F, x, style_mix=None):
+        return x + self.b(self.a(x, style_mix), style_mix)
+
+
+class _Up(nn.HybridBlock):
+    """x2 upsampling: nearest resize then 3x3 conv, or a stride-2 transposed conv."""
+
+    def __init__(self, channels: int, *, upsample: str, norm: str, num_styles: int, **kwargs):
+        super().__init__(**kwargs)
+        self.upsample = upsample
+        with self.name_scope():
+            self.layer = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles),
+                                   transposed=upsample == "transposed")
+
+    def hybrid_forward(self, F, x, style_mix=None):
+        if self.upsample == "resize":
+            x = F.UpSampling(x, scale=2, sample_type="nearest")
+        return self.layer(x, style_mix)
+
+
+class TransformNet(nn.HybridBlock):
+    """Johnson et al.'s image transformation network (see the module docstring).
+
+    Parameters
+    ----------
+    norm : str
+        'instance' (default), 'batch' or 'conditional'.
+    upsample : str
+        'resize' (nearest then conv; default) or 'transposed'.
+    num_styles : int
+        Styles in one network; only for norm='conditional'.
+
+    Call as ``net(X)`` or, with conditional norm, ``net(X, style_mix)`` where ``style_mix``
+    is (N, num_styles). H and W should be multiples of 4.
+    """
+
+    def __init__(self, *, norm: str = "instance", upsample: str = "resize", num_styles: int = 1,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if norm not in NORMS:
+            raise ValueError(f"invalid norm {norm!r}; options are {NORMS}")
+        if upsample not in UPSAMPLINGS:
+            raise ValueError(f"invalid upsample {upsample!r}; options are {UPSAMPLINGS}")
+        if num_styles < 1 or (num_styles > 1 and norm != "conditional"):
+            raise ValueError("num_styles > 1 needs norm='conditional'")
+        self.conditional = norm == "conditional"
+        kw = dict(norm=norm, num_styles=num_styles)
+        with self.name_scope():
+            self.down = [ConvLayer(c, k, stride=s, norm=_norm(norm, c, num_styles))
+                         for c, k, s in ((32, 9, 1), (64, 3, 2), (128, 3, 2))]
+            self.res = [_Residual(128, **kw) for _ in range(5)]
+            self.up = [_Up(64, upsample=upsample, **kw), _Up(32, upsample=upsample, **kw)]
+            self.out = OutputConv(3, 9, in_channels=32)
+            for i, block in enumerate(self.down + self.res + self.up):
+                self.register_child(block, f"layer{i}")
+
+    def hybrid_forward(self, F, x, style_mix=None):
+        if self.conditional != (style_mix is not None):
+            raise ValueError("style_mix is required with norm='conditional' and only then")
+        for block in self.down + self.res + self.up:
+            x = block(x, style_mix)
+        return self.out(x)
+
+
+class Johnson(Method):
+    """One painting per network (``kind='johnson'``), or several with conditional instance
+    norm (``kind='cin'``, each training step one painting drawn at random)."""
+
+    def __init__(self, kind: str, *, conditional: bool):
+        self.kind, self.conditional, self.crop_multiple = kind, conditional, 4
+
+    def check(self, config) -> None:
+        if not self.conditional and len(config.styles) != 1:
+            raise ValueError(f"kind 'johnson' trains one style, got {len(config.styles)}; "
+                             "use kind 'cin' for several")
+        if config.norm not in ("instance", "batch"):
+            raise ValueError(f"invalid norm {config.norm!r}; options are ('instance', 'batch')")
+        if config.upsample not in UPSAMPLINGS:
+            raise ValueError(f"invalid upsample {config.upsample!r}; options are {UPSAMPLINGS}")
+
+    def arch(self, config) -> dict:
+        if self.conditional:
+            return {"method": self.kind, "upsample": config.upsample,
+                    "num_styles": len(config.styles)}
+        return {"method": self.kind, "norm": config.norm, "upsample": config.upsample}
+
+    def build(self, config, *, ctx) -> dict:
+        net = TransformNet(norm="conditional" if self.conditional else config.norm,
+                           upsample=config.upsample,
+                           num_styles=len(config.styles) if self.conditional else 1)
+        net.initialize(mx.init.Xavier(), ctx=ctx)
+        return {"net": net}
+
+    def loss(self, config, parts, *, ctx, progress):
+        """The perceptual loss of a batch, as ``loss(X, step)`` -> (content, style, tv)."""
+        layers = list(dict.fromkeys(CONTENT_LAYERS + STYLE_LAYERS))
+        encoder = vgg_features(layers, num_layers=config.loss_network, ctx=ctx, progress=progress)
+        encoder.hybridize(static_alloc=True)
+        # The photos' own features are needed at the content layer only: a second network of
+        # four convolutions (0.3 s to build). Sharing the encoder's layers would save that, but
+        # building it draws from mx.random before the network's deferred initialization, so
+        # dropping it would change every trained network.
+        photo_encoder = vgg_features(list(CONTENT_LAYERS), num_layers=config.loss_network,
+                                     ctx=ctx, progress=False)
+        photo_encoder.hybridize(static_alloc=True)
+        targets = []  # per painting: {layer: Gram matrix (1, C, C)}
+        for style in config.styles:
+            features = encoder(preprocess(load_image(style, max_size=config.style_size), ctx=ctx))
+            targets.append({name: gram(mx.nd, features[name]) for name in STYLE_LAYERS})
+        channels = layer_channels(config.loss_network)
+        terms = [Term("content", name, config.content_weight, "content", given=("Y",))
+                 for name in CONTENT_LAYERS]
+        terms += [Term("style", name, config.style_weight / channels[name] ** 2, "gram",
+                       given=("G",)) for name in STYLE_LAYERS]
+        objective = Objective(net=encoder, terms=terms, tv_weight=config.tv_weight, ctx=ctx)
+        net, count = parts["net"], len(config.styles)
+
+        def loss(X, step):
+            index = np.random.default_rng([config.seed, step, 1]).integers(count)
+            mix = mx.nd.one_hot(mx.nd.array([index] * X.shape[0], ctx=ctx), count)
+            Y = net(X, mix) if self.conditional else net(X)
+            with autograd.pause():
+                photo = photo_encoder(X)
+            given = {k: {"Y": photo[t.layer]} if t.group == "content" else
+                     {"G": targets[index][t.layer]} for k, t in enumerate(terms)}
+            return objective(Y, given)
+        return loss
+
+    def stylize(self, config, parts, X, *, style_index=None, mix=None, **unused):
+        if not self.conditional:
+            return parts["net"](X)
+        n = len(config.styles)
+        if (style_index is None) == (mix is None):
+            raise ValueError(f"a CIN model needs style_index (0..{n - 1}) or mix ({n} weights)")
+        if style_index is not None:
+            if not 0 <= style_index < n:
+                raise ValueError(f"style_index must be in 0..{n - 1}, got {style_index}")
+            mix = [float(i == style_index) for i in range(n)]
+        if len(mix) != n:
+            raise ValueError(f"mix needs {n} weights (one per trained style), got {len(mix)}")
+        return parts["net"](X, mx.nd.array([mix], ctx=X.context))
+
+
+register(Johnson("johnson", conditional=False))
+register(Johnson("cin", conditional=True))
