@@ -118,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weights over the trained styles, for a CIN model")
     ap.add_argument("--ctx", default="cpu", help="'cpu', 'gpu' or 'gpu:N' (default: %(default)s)")
 
-    sub.add_parser("fetch", help="download (or find in $GLUON_STYLE_IMAGES) the VGG-19 weights "
-                                 "and every registered image, once")
+    sub.add_parser("fetch", help="get and convert the VGG-19 weights now (stylize does it on "
+                                 "first use) and check every registered image")
     return parser
 
 

@@ -1,9 +1,11 @@
-"""Named images: scikit-image's bundled photos and the paintings/photos of data/images.json.
+"""Named images: scikit-image's bundled photos and the paintings and photos of the manifest.
 
-A downloadable image is looked for, in order, in the mirror folder named by
-``$GLUON_STYLE_IMAGES``, then in the cache (``$GLUON_STYLE_CACHE/images``), and
-only then downloaded from its pinned URL. Every copy is checked against the
-manifest's sha256: a mismatch is an error, never a silent use.
+The manifest's images ship inside the package (``gluon_style/images``, byte-identical to
+the files at their pinned URLs), so nothing needs a download. An image a manifest names but
+the package lacks (say, one you added to a copy of the manifest) is looked for in the folder
+named by ``$GLUON_STYLE_IMAGES``, then in the cache (``$GLUON_STYLE_CACHE/images``), and only
+then downloaded. Every copy is checked against the manifest's sha256: a mismatch is an
+error, never a silent use.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from PIL import Image
 
 from .files import atomic_path, cache_dir, sha256
 
-MANIFEST = Path(__file__).resolve().parent.parent / "data" / "images.json"
+BUNDLED = Path(__file__).resolve().parent / "images"
+MANIFEST = BUNDLED / "images.json"
 MIRROR_ENV = "GLUON_STYLE_IMAGES"
 
 # Photos that ship inside scikit-image (no download). name -> skimage.data function.
@@ -39,10 +42,7 @@ class ChecksumError(RuntimeError):
 
 @functools.lru_cache(maxsize=None)
 def manifest() -> dict[str, dict]:
-    """name -> entry of ``data/images.json``."""
-    if not MANIFEST.exists():
-        raise FileNotFoundError(f"{MANIFEST} is missing: gluon_style must be installed "
-                                "from its checkout (pip install -e .)")
+    """name -> entry of the manifest (``gluon_style/images/images.json``)."""
     return {e["name"]: e for e in json.loads(MANIFEST.read_text())["images"]}
 
 
@@ -65,7 +65,11 @@ def describe(name: str) -> str:
 
 
 def _unknown(name: str) -> KeyError:
-    return KeyError(f"unknown image name {name!r}; registered names: {', '.join(names())}")
+    import difflib
+
+    close = difflib.get_close_matches(name, names(), n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    return KeyError(f"unknown image name {name!r}; {hint}registered names: {', '.join(names())}")
 
 
 def load(name: str) -> Image.Image:
@@ -84,6 +88,8 @@ def path(name: str, *, progress: bool = True) -> Path:
     if name not in manifest():
         raise _unknown(name)
     entry = manifest()[name]
+    if (BUNDLED / entry["file_name"]).exists():
+        return _verified(BUNDLED / entry["file_name"], entry)
     mirror = os.environ.get(MIRROR_ENV)
     if mirror and (Path(mirror) / entry["file_name"]).exists():
         return _verified(Path(mirror) / entry["file_name"], entry)
@@ -128,5 +134,5 @@ def _copy(source, target, bar) -> None:
 
 
 def fetch_all(*, progress: bool = True) -> list[Path]:
-    """Make every downloadable image available locally (mirror, cache or download)."""
+    """Every registered image's verified local path (bundled, else mirror, cache or download)."""
     return [path(n, progress=progress) for n in manifest()]

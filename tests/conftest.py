@@ -1,16 +1,6 @@
-import os
-from pathlib import Path
-
 import pytest
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet loads)
-
-
-def mirror_or_cache_has(file_name: str) -> bool:
-    from gluon_style.files import cache_dir
-
-    mirror = os.environ.get("GLUON_STYLE_IMAGES")
-    return bool(mirror and Path(mirror, file_name).exists()) or (cache_dir("images") / file_name).exists()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import mirror_or_cache_has
 
 
 def run(*args, check=True):
@@ -56,8 +55,6 @@ def test_stylize_writes_image_and_sidecar(tmp_path):
 
 
 @pytest.mark.pretrained
-@pytest.mark.skipif(not (mirror_or_cache_has("tubingen.jpg") and mirror_or_cache_has("vangogh_starry_night.jpg")),
-                    reason="the default images are neither mirrored nor cached here")
 def test_defaults_need_only_an_output_path(tmp_path):
     out = tmp_path / "default.jpg"
     run("stylize", "-o", str(out), "--size", "48", "--steps", "2")

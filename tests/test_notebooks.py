@@ -5,43 +5,30 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import mirror_or_cache_has
-
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-PAINTINGS = mirror_or_cache_has("tubingen.jpg") and mirror_or_cache_has("vangogh_starry_night.jpg")
-# Without the image mirror, fall back to photos bundled with scikit-image.
-PAIR = {} if PAINTINGS else {"content": "astronaut", "style": "coffee"}
-
 TINY = {
-    "01_images_and_vgg19": dict(size=48, **({"content": "astronaut"} if not PAINTINGS else {})),
-    "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3], **PAIR),
+    "01_images_and_vgg19": dict(size=48),
+    "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3]),
     "03_reconstructions": dict(size=48, steps=2, content_layers=["relu1_2", "relu4_2"],
-                               style_depths=[1, 3], **PAIR),
+                               style_depths=[1, 3]),
     "04_layer_choice_and_weights": dict(size=48, steps=2, style_depths=[1, 5], ratios=[1e-4, 1e-2],
-                                        tv_weights=[0.0, 10.0], **PAIR),
-    "05_one_content_many_styles": dict(size=48, steps=2, **(
-        {"styles": ["vangogh_starry_night", "munch_the_scream"]} if PAINTINGS
-        else {"content": "astronaut", "styles": ["coffee", "chelsea"]})),
+                                        tv_weights=[0.0, 10.0]),
+    "05_one_content_many_styles": dict(size=48, steps=2,
+                                       styles=["vangogh_starry_night", "munch_the_scream"]),
     # 96 px: the coarse level at half size must keep 32 px on the short side
-    "06_perceptual_controls": dict(size=96, steps=2, pyramid_steps=4, style_scales=[1.0, 2.0], **(
-        {} if PAINTINGS else {**PAIR, "region_styles": ["coffee", "chelsea"],
-                              "coarse_style": "coffee", "fine_style": "chelsea"})),
-    "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"], **PAIR),
-    "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9], **PAIR),
+    "06_perceptual_controls": dict(size=96, steps=2, pyramid_steps=4, style_scales=[1.0, 2.0]),
+    "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"]),
+    "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9]),
     "08_feedforward_perceptual_loss": dict(
         crop=32, batch_size=1, steps=2, apply_size=48, table_sizes=[64], opt_steps=[2, 4],
-        measured_steps=2, content_photos=["astronaut", "rocket"], test_photo="astronaut",
-        **({} if PAINTINGS else {"style": "coffee"})),
+        measured_steps=2, content_photos=["astronaut", "rocket"], test_photo="astronaut"),
     "09_conditional_instance_norm": dict(
         crop=32, batch_size=1, steps=2, apply_size=64, strip=3, content_photos=["astronaut"],
-        test_photo="astronaut", **({} if PAINTINGS else {"styles": ["coffee", "chelsea", "rocket",
-                                                                    "astronaut"]})),
+        test_photo="astronaut"),
     "10_adain_arbitrary_style": dict(
         crop=32, batch_size=1, steps=2, style_steps=2, apply_size=48, alphas=[0.0, 1.0],
-        content_photos=["astronaut"], test_photo="astronaut", **(
-            {"train_styles": ["vangogh_starry_night", "munch_the_scream"],
-             "unseen_styles": ["klimt_the_kiss"]} if PAINTINGS
-            else {"train_styles": ["coffee"], "unseen_styles": ["chelsea"]})),
+        content_photos=["astronaut"], test_photo="astronaut",
+        train_styles=["vangogh_starry_night", "munch_the_scream"], unseen_styles=["klimt_the_kiss"]),
 }
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
