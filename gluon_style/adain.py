@@ -98,7 +98,7 @@ class AdaIN(Method):
             return objective(decoder(t), given)
         return loss
 
-    def stylize(self, config, parts, X, *, style=None, alpha: float = 1.0, size=None, **unused):
+    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
         if style is None:
             raise ValueError("an AdaIN model needs style=... (any image)")
         if not 0.0 <= alpha <= 1.0:

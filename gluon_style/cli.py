@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("-o", "--output", required=True,
                     help="output image (.jpg or .png); settings and loss history go to the .json beside it")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
+    st.add_argument("--overwrite-input", action="store_true",
+                    help="allow the output to replace one of the input images")
     _add_settings(st)
 
     ls = sub.add_parser("list-images", help="list the registered image names")
@@ -117,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--mix", type=_list_of(float), metavar="W1,W2,...",
                     help="weights over the trained styles, for a CIN model")
     ap.add_argument("--ctx", default="cpu", help="'cpu', 'gpu' or 'gpu:N' (default: %(default)s)")
+    ap.add_argument("--overwrite-input", action="store_true",
+                    help="allow the output to replace the content or style image")
 
     sub.add_parser("fetch", help="get and convert the VGG-19 weights now (stylize does it on "
                                  "first use) and check every registered image")
@@ -139,21 +143,26 @@ def main(argv=None) -> int:
             return _apply(args)
         else:
             return _stylize(args)
-    except (ValueError, KeyError, RuntimeError, ConnectionError, FileNotFoundError,
-            MemoryError) as e:
+    except (ValueError, KeyError, RuntimeError, OSError, MemoryError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted before any result; nothing was written", file=sys.stderr)
+        return 130
     return 0
 
 
 def _stylize(args) -> int:
-    from .image import image_format
+    from .image import check_output
 
-    image_format(args.output)  # a bad extension fails before any work
     names = [f.name for f in dataclasses.fields(gatys.StyleConfig)]
     if "," in args.style:
         args.style = tuple(s.strip() for s in args.style.split(",") if s.strip())
     config = gatys.StyleConfig(**{n: getattr(args, n) for n in names})
+    styles = args.style if isinstance(args.style, tuple) else (args.style,)
+    inputs = () if args.overwrite_input else (
+        args.content, *styles, *(f for f in (args.fine_style, *args.masks) if f))
+    check_output(args.output, inputs=inputs)  # before any work
     image, history = config.run(progress=not args.quiet)
     sidecar = write_result(args.output, image, config, history)
     last = history[-1]
@@ -174,9 +183,10 @@ def _train(args) -> int:
 
 
 def _apply(args) -> int:
-    from .image import image_format, save_image
+    from .image import check_output, save_image
 
-    image_format(args.output)  # a bad extension fails before any work
+    inputs = () if args.overwrite_input else (args.content, args.style)
+    check_output(args.output, inputs=inputs, sidecar=False)  # before any work
     model = training.Model.load(args.model, ctx=args.ctx)
     image = model.apply(args.content, size=args.size, style=args.style, style_index=args.style_index,
                         mix=args.mix, alpha=args.alpha)

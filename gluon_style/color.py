@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .losses import psd_power
+
 COLOR_MODES = ("style", "luminance", "histogram", "histogram_pca")
 MATCH_METHODS = ("cholesky", "pca")
 
@@ -79,12 +81,6 @@ def recombine_luminance(*, stylized, content) -> np.ndarray:
     return _uint8(yiq_to_rgb(yiq))
 
 
-def _sqrtm(S: np.ndarray, power: float) -> np.ndarray:
-    """S^power for a symmetric positive-definite S (power +-1/2), by eigen decomposition."""
-    w, V = np.linalg.eigh(S)
-    return (V * np.maximum(w, _EPS) ** power) @ V.T
-
-
 def color_transform(*, source, target, method: str = "cholesky") -> tuple[np.ndarray, np.ndarray]:
     """(A, b) with A cov(source) A^T = cov(target) and A mean(source) + b = mean(target).
 
@@ -101,7 +97,7 @@ def color_transform(*, source, target, method: str = "cholesky") -> tuple[np.nda
     if method == "cholesky":
         A = np.linalg.cholesky(S_t) @ np.linalg.inv(np.linalg.cholesky(S_s))
     else:
-        A = _sqrtm(S_t, 0.5) @ _sqrtm(S_s, -0.5)
+        A = psd_power(S_t, 0.5, floor=_EPS) @ psd_power(S_s, -0.5, floor=_EPS)
     return A, mu_t - A @ mu_s
 
 

@@ -64,12 +64,17 @@ def describe(name: str) -> str:
     return f"{e['role']:<8} {e['title']}, {e['artist']}, {e['year']} [{e['pixels']}]"
 
 
-def _unknown(name: str) -> KeyError:
+def suggest(name: str) -> str:
+    """'did you mean ...? ' naming the registered names closest to ``name``, or ''."""
     import difflib
 
     close = difflib.get_close_matches(name, names(), n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
-    return KeyError(f"unknown image name {name!r}; {hint}registered names: {', '.join(names())}")
+    return f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+
+
+def _unknown(name: str) -> KeyError:
+    return KeyError(f"unknown image name {name!r}; {suggest(name)}registered names: "
+                    f"{', '.join(names())}")
 
 
 def load(name: str) -> Image.Image:

@@ -30,10 +30,10 @@ from .image import load_image, pixel_bounds, postprocess, preprocess, resize
 from .losses import STYLE_REPRESENTATIONS, representation
 from .masks import layer_mask, region_masks
 from .memory import check_memory
-from .objective import Objective, Term, evaluator
+from .objective import Objective, Term, evaluator, style_layer_weights
 from .optimizers import OPTIMIZERS, minimize
-from .settings import settings_dataclass
-from .vgg import check_layers, layer_channels, layer_table, vgg19_features
+from .settings import require, settings_dataclass
+from .vgg import check_layers, layer_table, vgg19_features
 
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # The MXNet/Gluon tutorial's objective and schedule (its model-zoo indices [0, 5, 10, 19, 28]
@@ -44,19 +44,14 @@ TUTORIAL_SETTINGS = dict(content_layers=("conv4_4",),
                          optimizer="normalized_gd", lr=0.1, lr_decay=0.1, lr_decay_every=100,
                          pyramid=())
 INITS = ("content", "style", "noise")
-# White-noise init in normalized units (0.1 is about 6 grey levels). Unit-variance noise
-# survives hundreds of steps: deep layers barely see pixel-scale noise.
-NOISE_STD = 0.1
+NOISE_STD = 0.1   # white-noise init, normalized units (about 6 grey levels); unit variance
+# survives hundreds of steps, as deep layers barely see pixel-scale noise
 AUTO_PYRAMID_MIN = 128   # the smallest coarse level 'auto' uses (smaller ones were not measured)
 
 
 def auto_pyramid(*, size: int, optimizer: str, steps: int) -> tuple[int, ...]:
-    """The coarser levels of ``pyramid='auto'``: one at half size for normalized GD, else none.
-
-    Measured (README, benchmarks/coarse_to_fine.py): for normalized GD a half-size level gives
-    a lower loss in the same time; for L-BFGS it did not pay; Adam was not measured.
-    None below 256 px and for ``steps=0`` (an evaluation of the initial image).
-    """
+    """The coarser levels of ``pyramid='auto'``: one at half size for normalized GD from 256 px
+    (measured to reach a lower loss in the same time, README), else none (also for steps=0)."""
     if optimizer == "normalized_gd" and steps > 0 and size // 2 >= AUTO_PYRAMID_MIN:
         return (size // 2,)
     return ()
@@ -185,10 +180,10 @@ def stylize(content, style, *,
         styles = (mix_scales(coarse=styles[0], fine=fine_style, size=round(size * style_scale),
                              progress=progress, **shared),)
     runtime.seed(seed)
-    photo, levels, masks_ = _prepare(config, plan, styles)  # fails before any work
+    photo, levels, masks_, (content_wh, styles_wh) = _prepare(config, plan, styles)
     if ctx.device_type == "cpu":  # (GPU memory is not estimated)
-        check_memory(shape=levels[-1][0].size[::-1], layers=plan.layers, optimizer=optimizer,
-                     size=size)
+        check_memory(content_wh=content_wh, styles_wh=styles_wh, size=size,
+                     style_scale=style_scale, layers=plan.layers, optimizer=optimizer)
     net = vgg19_features(plan.layers, pretrained=pretrained, pooling=pooling,
                          vgg_weights=vgg_weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
@@ -227,8 +222,15 @@ def _plan(c) -> _Plan:
         raise ValueError(f"style_representation {c.style_representation!r} samples positions "
                          "afresh at every step, and L-BFGS's line search needs a deterministic "
                          "loss: use optimizer 'normalized_gd' or 'adam' with it")
-    if c.steps < 0 or c.size < 1 or c.lr <= 0 or c.lr_decay_every < 1:
-        raise ValueError("steps must be >= 0, size >= 1, lr > 0 and lr_decay_every >= 1")
+    if c.steps < 0 or c.size < 1 or c.lr_decay_every < 1 or c.pyramid_steps < 0:
+        raise ValueError("steps and pyramid_steps must be >= 0, size and lr_decay_every >= 1")
+    for name in ("content_weight", "style_weight", "tv_weight"):
+        require(name, getattr(c, name), at_least=0.0)
+    require("lr", c.lr, above=0.0)
+    require("lr_decay", c.lr_decay, above=0.0, at_most=1.0)
+    require("style_scale", c.style_scale, above=0.0)
+    if c.style_layer_weights is not None:
+        require("style_layer_weights", c.style_layer_weights, at_least=0.0)
     # An empty list switches a term off (the reconstructions of Gatys et al., Fig. 1).
     content_layers = check_layers(c.content_layers) if c.content_layers else []
     style_layers = check_layers(c.style_layers) if c.style_layers else []
@@ -236,7 +238,7 @@ def _plan(c) -> _Plan:
         raise ValueError("give at least one content or style layer")
     layer_weights = c.style_layer_weights
     if layer_weights is None:
-        layer_weights = [1.0 / layer_channels()[name] ** 2 for name in style_layers]
+        layer_weights = style_layer_weights(style_layers)
     if len(layer_weights) != len(style_layers):
         raise ValueError(f"{len(layer_weights)} style_layer_weights for "
                          f"{len(style_layers)} style_layers")
@@ -246,9 +248,9 @@ def _plan(c) -> _Plan:
             raise ValueError(f"pyramid must be a tuple of sizes or 'auto', got {pyramid!r}")
         pyramid = auto_pyramid(size=c.size, optimizer=c.optimizer, steps=c.steps)
     sizes = [*pyramid, c.size]
-    if any(a >= b for a, b in zip(sizes, sizes[1:])) or c.pyramid_steps < 0 or c.style_scale <= 0:
+    if any(a >= b for a, b in zip(sizes, sizes[1:])):
         raise ValueError(f"pyramid sizes must increase and stay below size={c.size} (got "
-                         f"{tuple(pyramid)}); pyramid_steps must be >= 0 and style_scale > 0")
+                         f"{tuple(pyramid)})")
     styles = (c.style,) if isinstance(c.style, (str, Path, np.ndarray, Image.Image)) \
         else tuple(c.style)
     _check_styles(c, styles)
@@ -257,6 +259,9 @@ def _plan(c) -> _Plan:
         blend = ((1.0,) if c.masks else (1.0 / len(styles),)) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"{len(blend)} style_blend weights for {len(styles)} styles")
+    require("style_blend", blend, at_least=0.0)
+    if not sum(blend) > 0:
+        raise ValueError("--style-blend needs at least one weight above 0")
     return _Plan(content_layers, style_layers, list(layer_weights), sizes,
                  [c.pyramid_steps] * len(pyramid) + [c.steps], styles, tuple(blend))
 
@@ -275,16 +280,17 @@ def _check_styles(c, styles) -> None:
 def _prepare(c, plan: _Plan, styles):
     """Load every image and mask first, so that a bad one fails before any work.
 
-    Returns the full-size photo, (content, styles) per level and the region masks.
+    Returns the full-size photo, (content, styles) per level, the region masks, and the
+    images' original (W, H) sizes.
     """
-    photos = [load_image(c.content, max_size=s) for s in plan.sizes]
-    levels = [apply_color_control(c.color, p, [load_image(st, max_size=round(s * c.style_scale))
-                                       for st in styles])
-              for p, s in zip(photos, plan.sizes)]
-    return photos[-1], levels, region_masks(c.masks, photo=photos[-1], count=len(styles),
-                                               seed=c.seed)
-
-
+    label = lambda ref: str(ref) if isinstance(ref, (str, Path)) else "<image>"  # noqa: E731
+    photo, paintings = load_image(c.content), [load_image(st) for st in styles]
+    photos = [resize(photo, max_size=s, label=label(c.content)) for s in plan.sizes]
+    levels = [apply_color_control(c.color, p, [
+        resize(image, max_size=round(s * c.style_scale), label=label(ref))
+        for image, ref in zip(paintings, styles)]) for p, s in zip(photos, plan.sizes)]
+    masks = region_masks(c.masks, photo=photos[-1], count=len(styles), seed=c.seed)
+    return photos[-1], levels, masks, (photo.size, [st.size for st in paintings])
 def _objective(c, plan: _Plan, net, content_img, style_imgs, masks, ctx):
     """The preprocessed photo and the objective of one level (targets computed once)."""
     C = preprocess(content_img, ctx=ctx)
@@ -326,10 +332,12 @@ def _optimize(c, plan: _Plan, levels, masks, *, net, ctx, callback, progress):
             X = (_initial(c, C, content_img, style_imgs, ctx) if X is None else
                  mx.nd.contrib.BilinearResize2D(X, height=C.shape[2], width=C.shape[3]))
             evaluate = evaluator(objective, history=history, offset=int(offset), tic=tic,
-                                  size=max(content_img.size), bar=bar, callback=callback)
+                                 size=max(content_img.size), bar=bar)
+            stop = None if callback is None else lambda Z: callback(history[-1], Z)
             X, how = minimize(X, evaluate, optimizer=c.optimizer, steps=int(steps), lr=c.lr,
                               lr_decay=c.lr_decay, lr_decay_every=c.lr_decay_every,
-                              bounds=pixel_bounds(X.shape), on_step=lambda: bar.update(1))
+                              bounds=pixel_bounds(X.shape), on_step=lambda: bar.update(1),
+                              stop=stop)
             if how == "interrupted":
                 warnings.warn(f"interrupted after {len(history)} steps: returning the best "
                               "image so far")

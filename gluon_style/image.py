@@ -67,23 +67,33 @@ def load_image(path_or_name, *, max_size: int | None = None,
     return image
 
 
+URL_SCHEMES = ("http://", "https://", "ftp://", "file://", "s3://", "gs://")
+
+
 def _open(path_or_name) -> tuple[Image.Image, str]:
     from . import data
 
-    path = Path(os.fspath(path_or_name)).expanduser()
+    text = os.fspath(path_or_name)
+    if not str(text).strip():
+        raise ImageError("an image name or path is empty")
+    if str(text).lower().startswith(URL_SCHEMES):
+        raise ImageError(f"{text}: URLs are not fetched; download the image and give its file "
+                         "path, or a registered name (python -m gluon_style list-images)")
+    path = Path(text).expanduser()
     if not path.exists():
         if data.is_registered(str(path_or_name)):
             return data.load(str(path_or_name)), str(path_or_name)
         raise ImageError(f"{path}: no such file (nor a registered image name; "
-                         "see `python -m gluon_style list-images`)")
+                         f"{data.suggest(str(text))}see `python -m gluon_style list-images`)")
     if path.is_dir():
         raise ImageError(f"{path}: is a directory, not an image file")
     try:
         image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
-    except Image.DecompressionBombError as e:
-        raise ImageError(f"{path}: {e}") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: too many pixels to decode safely (over "
+                         f"{MAX_INPUT_PIXELS:,} is refused); downscale it first") from None
     if image.width * image.height > MAX_INPUT_PIXELS:
         raise ImageError(f"{path}: {image.width}x{image.height} px is over the "
                          f"{MAX_INPUT_PIXELS:,}-pixel limit for input files; downscale it first")
@@ -156,6 +166,51 @@ def postprocess(X: mx.nd.NDArray) -> np.ndarray:
         a = a[0]
     a = a.transpose(1, 2, 0) * np.array(IMAGENET_STD, np.float32) + np.array(IMAGENET_MEAN, np.float32)
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def check_output(path: str | os.PathLike, *, inputs=(), sidecar: bool = True) -> None:
+    """Refuse, before any work, an output image (or its .json sidecar) that cannot be written:
+    an unknown extension, a directory, a read-only or immutable file or folder, or one of
+    the run's ``inputs``. Nothing is written (an existing file is only opened, not changed)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"{path}: is a directory; give a file name such as {path / 'out.png'}")
+    image_format(path)
+    for target in (path, path.with_suffix(".json")) if sidecar else (path,):
+        if target.is_dir():
+            raise ImageError(f"{target}: is a directory, where the run's sidecar goes")
+        folder = next(p for p in [target.parent, *target.parent.parents] if p.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or _read_only(folder):
+            raise ImageError(f"{target}: cannot write into {folder} (not a writable folder)")
+        if target.exists() and not _writable_file(target):
+            raise ImageError(f"{target}: the file exists and cannot be replaced (read-only or "
+                             "immutable); choose another name")
+    for ref in inputs:
+        if isinstance(ref, (str, os.PathLike)) and Path(ref).exists() and \
+                Path(ref).resolve() == path.resolve():
+            raise ImageError(f"{path}: is an input of this run; choose another output name "
+                             "(or --overwrite-input)")
+
+
+def _read_only(folder: Path) -> bool:
+    """True if no file can be created in ``folder`` (read-only mount, immutable folder)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return False
+    except OSError:
+        return True
+
+
+def _writable_file(file: Path) -> bool:
+    if not os.access(file, os.W_OK):
+        return False
+    try:  # root passes os.access; an immutable file still refuses to open for writing
+        os.close(os.open(file, os.O_WRONLY | os.O_APPEND))
+        return True
+    except OSError:
+        return False
 
 
 def image_format(path: str | os.PathLike) -> str:

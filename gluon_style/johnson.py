@@ -27,9 +27,9 @@ from mxnet.gluon import nn
 from .blocks import ConvLayer, InstanceNorm, OutputConv, instance_normalize
 from .image import load_image, preprocess
 from .losses import gram
-from .objective import Objective, Term
+from .objective import Objective, Term, style_layer_weights
 from .training import Method, register
-from .vgg import layer_channels, vgg_features
+from .vgg import vgg_features
 
 CONTENT_LAYERS = ("relu2_2",)
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -152,6 +152,8 @@ class Johnson(Method):
             raise ValueError(f"invalid norm {config.norm!r}; options are ('instance', 'batch')")
         if config.upsample not in UPSAMPLINGS:
             raise ValueError(f"invalid upsample {config.upsample!r}; options are {UPSAMPLINGS}")
+        if config.loss_network not in (16, 19):
+            raise ValueError(f"invalid loss_network {config.loss_network}; options are (16, 19)")
 
     def arch(self, config) -> dict:
         if self.conditional:
@@ -182,11 +184,11 @@ class Johnson(Method):
         for style in config.styles:
             features = encoder(preprocess(load_image(style, max_size=config.style_size), ctx=ctx))
             targets.append({name: gram(mx.nd, features[name]) for name in STYLE_LAYERS})
-        channels = layer_channels(config.loss_network)
         terms = [Term("content", name, config.content_weight, "content", given=("Y",))
                  for name in CONTENT_LAYERS]
-        terms += [Term("style", name, config.style_weight / channels[name] ** 2, "gram",
-                       given=("G",)) for name in STYLE_LAYERS]
+        terms += [Term("style", name, config.style_weight * w, "gram", given=("G",))
+                  for name, w in zip(STYLE_LAYERS, style_layer_weights(
+                      STYLE_LAYERS, num_layers=config.loss_network))]
         objective = Objective(net=encoder, terms=terms, tv_weight=config.tv_weight, ctx=ctx)
         net, count = parts["net"], len(config.styles)
 
@@ -201,7 +203,7 @@ class Johnson(Method):
             return objective(Y, given)
         return loss
 
-    def stylize(self, config, parts, X, *, style_index=None, mix=None, **unused):
+    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
         if not self.conditional:
             return parts["net"](X)
         n = len(config.styles)

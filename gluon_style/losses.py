@@ -110,6 +110,12 @@ def mean_loss(F, Y_hat, mean):
 
 # --- imperative only: sampled kernels and a matrix square root --------------------------
 
+def psd_power(S: np.ndarray, power: float, *, floor: float = 0.0) -> np.ndarray:
+    """S^power of a symmetric positive semi-definite matrix (eigenvalues clipped at floor)."""
+    w, V = np.linalg.eigh(np.asarray(S, dtype=np.float64))
+    return (V * np.maximum(w, floor) ** power) @ V.T
+
+
 def _vectors(X):
     """(1, C, H, W) feature map -> (H W, C) matrix of feature vectors (one row per position)."""
     if X.ndim != 4 or X.shape[0] != 1:
@@ -125,13 +131,19 @@ def _sample(P, samples: int):
     return mx.nd.take(P, mx.nd.array(idx, ctx=P.context))
 
 
+def squared_distances(A, B, dot=None):
+    """|a_i - b_j|^2 for the rows of A and B (clipped at 0 against rounding)."""
+    dot = mx.nd.dot(A, B, transpose_b=True) if dot is None else dot
+    sq = (A ** 2).sum(axis=1).reshape((-1, 1)) + (B ** 2).sum(axis=1).reshape((1, -1)) - 2 * dot
+    return mx.nd.relu(sq)
+
+
 def kernel(A, B, kind: str, bandwidth2=None):
     """Kernel matrix k(a_i, b_j): 'poly' (a.b + c)^d or 'gaussian' exp(-|a-b|^2 / (2 s^2))."""
     dot = mx.nd.dot(A, B, transpose_b=True)
     if kind == "poly":
         return (dot + POLY_C) ** POLY_DEGREE
-    sq = (A ** 2).sum(axis=1).reshape((-1, 1)) + (B ** 2).sum(axis=1).reshape((1, -1)) - 2 * dot
-    return mx.nd.exp(-mx.nd.broadcast_div(mx.nd.relu(sq), 2 * bandwidth2))
+    return mx.nd.exp(-mx.nd.broadcast_div(squared_distances(A, B, dot), 2 * bandwidth2))
 
 
 def kernel_mmd_loss(F, Y_hat, Ys, Kyy, bandwidth2, *, kind: str, samples: int = MMD_SAMPLES):
@@ -227,10 +239,8 @@ class KernelMMD(Representation):
         Ys = _sample(_vectors(Y), self.samples)
         bandwidth2 = mx.nd.ones((1,), ctx=Y.context)
         if self.kind == "gaussian":
-            m, norms = Ys.shape[0], (Ys ** 2).sum(axis=1)
-            d2 = mx.nd.relu(norms.reshape((-1, 1)) + norms.reshape((1, -1))
-                            - 2 * mx.nd.dot(Ys, Ys, transpose_b=True))
-            mean_d2 = float(d2.sum().asscalar()) / max(m * (m - 1), 1)
+            m = Ys.shape[0]
+            mean_d2 = float(squared_distances(Ys, Ys).sum().asscalar()) / max(m * (m - 1), 1)
             bandwidth2 = mx.nd.array([max(mean_d2, TINY)], ctx=Y.context)
         return {"Ys": Ys, "Kyy": kernel(Ys, Ys, self.kind, bandwidth2).mean(),
                 "bandwidth2": bandwidth2}
@@ -246,8 +256,7 @@ class MeanCov(Representation):
         P = _vectors(Y)
         mu = P.mean(axis=0)
         S = _covariance(P, mu).asnumpy().astype(np.float64)
-        w, V = np.linalg.eigh(S)
-        root = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+        root = psd_power(S, 0.5)
         return {"mean": mu, "trace": mx.nd.array([np.trace(S)], ctx=Y.context),
                 "root": mx.nd.array(root, ctx=Y.context, dtype="float32")}
 

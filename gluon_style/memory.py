@@ -16,31 +16,51 @@ MEMORY_PER_ACTIVATION_BYTE = 2.1
 LBFGS_HISTORY_VECTORS = 25   # scipy's 10 (s, y) pairs and its work arrays, float64
 
 
-def estimate_memory(*, shape: tuple[int, int], layers=DEFAULT_LAYERS,
-                    optimizer: str = "normalized_gd") -> int:
-    """Estimated peak bytes of a ``stylize`` run on the CPU for a content image of ``shape``."""
+def _activations(shape, layers) -> int:
     names = layer_names(19)
     cut = max(names.index(n) for n in layers)
     rows = layer_table(19, height=shape[0], width=shape[1])[: cut + 1]
-    activations = sum(c * h * w for c, h, w in (r["shape"] for r in rows))
+    return sum(c * h * w for c, h, w in (r["shape"] for r in rows))
+
+
+def estimate_memory(*, shape: tuple[int, int], layers=DEFAULT_LAYERS,
+                    optimizer: str = "normalized_gd", style_shapes=()) -> int:
+    """Estimated peak bytes of a ``stylize`` run on the CPU for a content image of ``shape``.
+
+    The content image's forward and backward pass sets the peak (the fitted factor covers
+    a style image of about its size); a much larger style image's forward pass (no
+    gradients) can exceed it, so the larger of the two counts.
+    """
+    content = MEMORY_PER_ACTIVATION_BYTE * 4 * _activations(shape, layers)
+    style = max([4 * _activations(s, layers) for s in style_shapes], default=0)
     extra = LBFGS_HISTORY_VECTORS * 3 * shape[0] * shape[1] * 8 if optimizer == "lbfgs" else 0
-    return int(MEMORY_BASE_BYTES + MEMORY_PER_ACTIVATION_BYTE * 4 * activations + extra)
+    return int(MEMORY_BASE_BYTES + max(content, style) + extra)
 
 
-def check_memory(*, shape, layers, optimizer, size: int) -> None:
-    """Refuse, before any work, a size whose estimate exceeds the memory available now."""
+def resized_shape(size_wh: tuple[int, int], longer_side: int) -> tuple[int, int]:
+    """(H, W) of an image of ``size_wh`` = (W, H) resized to ``longer_side`` (as ``resize``)."""
+    scale = longer_side / max(size_wh)
+    return max(1, round(size_wh[1] * scale)), max(1, round(size_wh[0] * scale))
+
+
+def check_memory(*, content_wh, styles_wh, size: int, style_scale: float = 1.0, layers,
+                 optimizer) -> None:
+    """Refuse, before any work, a size whose estimate exceeds the memory available now,
+    naming the largest size that fits these images (their own aspects, the same rounding)."""
     available = runtime.available_memory()
-    need = estimate_memory(shape=shape, layers=layers, optimizer=optimizer)
-    if need <= available:
+
+    def need(side: int) -> int:
+        return estimate_memory(shape=resized_shape(content_wh, side), layers=layers,
+                               optimizer=optimizer,
+                               style_shapes=[resized_shape(wh, round(side * style_scale))
+                                             for wh in styles_wh])
+    if need(size) <= available:
         return
-    aspect = shape[0] / shape[1]
-    fits = lambda side: estimate_memory(  # noqa: E731 (side = longer side, same aspect)
-        shape=(side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side),
-        layers=layers, optimizer=optimizer) <= available
     lo, hi = 0, size
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    raise MemoryError(f"size {size} ({shape[1]}x{shape[0]} px) needs about {need / 2**30:.1f} GiB "
-                      f"but {available / 2**30:.1f} GiB is available; the largest size that fits "
-                      f"is about {lo} (--size {lo})")
+        lo, hi = (mid, hi) if need(mid) <= available else (lo, mid)
+    h, w = resized_shape(content_wh, size)
+    raise MemoryError(f"size {size} ({w}x{h} px) needs about {need(size) / 2**30:.1f} GiB but "
+                      f"{available / 2**30:.1f} GiB is available; the largest size that fits "
+                      f"is {lo} (--size {lo})")

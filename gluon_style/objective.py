@@ -18,6 +18,7 @@ from mxnet.gluon import HybridBlock
 
 from .losses import representation, tv_loss
 from .runtime import get_ctx
+from .vgg import layer_channels
 
 GROUPS = ("content", "style")
 
@@ -32,7 +33,7 @@ class Term:
     group: str
     layer: str
     weight: float
-    kind: str                      # 'content' or a style representation (losses.REPRESENTATIONS)
+    representation: str            # 'content' or a style representation (losses.REPRESENTATIONS)
     target: dict = dataclasses.field(default_factory=dict)
     given: tuple[str, ...] = ()
     mask: object = None            # an NDArray (1, 1, h, w) restricting a Gram term to a region
@@ -44,7 +45,7 @@ class _Terms(HybridBlock):
     def __init__(self, *, terms, layers, tv_weight: float, ctx, **kwargs):
         super().__init__(**kwargs)
         self.terms, self.layers, self.tv_weight = terms, layers, tv_weight
-        self.losses = [representation(t.kind) for t in terms]
+        self.losses = [representation(t.representation) for t in terms]
         self.given = [(k, name) for k, t in enumerate(terms) for name in t.given]
         self.fixed = [{**t.target, **({} if t.mask is None else {"mask": t.mask})} for t in terms]
         with self.name_scope():
@@ -106,26 +107,42 @@ class Objective:
                           *[given[k][name] for k, name in self.terms.given])
 
 
-def evaluator(objective, *, history, offset, size, tic, bar, callback):
-    """``evaluate(X, step, lr)`` for ``optimizers.minimize``: the loss and X's gradient; appends
-    a record (step + offset, size, content, style, tv, total, lr, seconds) to ``history``;
-    asks to stop when ``callback(record, X)`` returns True."""
-    def evaluate(X, step, lr):
+def loss_record(terms, *, hint: str, **fields) -> dict:
+    """``fields`` with the (content, style, tv) NDArrays as floats and their total;
+    ``FloatingPointError`` (ending with ``hint``) if the total is not finite."""
+    content, style, tv = (float(x.asscalar()) for x in terms)
+    rec = dict(fields, content=content, style=style, tv=tv, total=content + style + tv)
+    if not np.isfinite(rec["total"]):
+        raise FloatingPointError(f"the loss became {rec['total']} at step {rec['step']} "
+                                 f"(content {content:.3g}, style {style:.3g}, tv {tv:.3g}); "
+                                 f"{hint}")
+    return rec
+
+
+def evaluator(objective, *, history, offset, size, tic, bar):
+    """``evaluate(X, step, lr, gradient=True)`` for ``optimizers.minimize``: the loss (and
+    X's gradient); appends a record (step + offset, size, content, style, tv, total, lr,
+    seconds) to ``history``."""
+    def evaluate(X, step, lr, gradient=True):
         with autograd.record():
             terms = objective(X)
             total = terms[0] + terms[1] + terms[2]
-        total.backward()
-        content, style, tv = (float(x.asscalar()) for x in terms)
-        rec = dict(step=offset + step, size=size, content=content, style=style, tv=tv,
-                   total=content + style + tv, lr=lr, seconds=time.perf_counter() - tic)
-        if not np.isfinite(rec["total"]):
-            hint = "lower the loss weights" if lr is None else \
-                f"lower the learning rate (lr was {lr:g})"
-            raise FloatingPointError(f"the loss became {rec['total']} at step {rec['step']} "
-                                     f"(content {content:.3g}, style {style:.3g}, tv {tv:.3g}); "
-                                     f"{hint}")
+        if gradient:
+            total.backward()
+        hint = "lower the loss weights" if lr is None else \
+            f"lower the learning rate (lr was {lr:g})"
+        rec = loss_record(terms, hint=hint, step=offset + step, size=size, lr=lr,
+                          seconds=time.perf_counter() - tic)
         history.append(rec)
-        bar.set_postfix(loss=f"{rec['total']:.4g}", content=f"{content:.3g}",
-                        style=f"{style:.3g}", tv=f"{tv:.3g}")
-        return rec["total"], callback is not None and callback(rec, X) is True
+        bar.set_postfix(loss=f"{rec['total']:.4g}", content=f"{rec['content']:.3g}",
+                        style=f"{rec['style']:.3g}", tv=f"{rec['tv']:.3g}")
+        return rec["total"]
     return evaluate
+
+
+def style_layer_weights(layers, *, num_layers: int = 19) -> list[float]:
+    """The default weight of each style layer's term: 1/C^2, C its channels (the Gluon
+    tutorial's, so that shallow and deep layers contribute on a similar scale)."""
+    channels = layer_channels(num_layers)
+    return [1.0 / channels[name] ** 2 for name in layers]
+

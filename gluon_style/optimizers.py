@@ -1,10 +1,10 @@
 """Optimizers over the pixels of one image: normalized gradient descent, Adam, L-BFGS.
 
-They know nothing of style transfer. Each is handed the image ``X`` (an NDArray with a
-gradient buffer) and ``evaluate(X, step, lr)``, which computes the loss at the current ``X``,
-fills ``X.grad`` and returns ``(total, stop)``. ``steps`` counts evaluations that are
-followed by an update (for L-BFGS: loss evaluations, line-search trials included), so the
-methods compare at equal cost.
+They know nothing of style transfer. Each is handed the image ``X`` and
+``evaluate(X, step, lr, gradient=True)``, which returns the loss at ``X`` (and fills
+``X.grad``), and optionally ``stop(X)``, asked after every evaluation whether to end the
+run. ``steps`` counts evaluations that are followed by an update (for L-BFGS: loss
+evaluations, line-search trials included), so the methods compare at equal cost.
 
 * ``'normalized_gd'`` (the MXNet/Gluon tutorial): X -= lr * g / mean|g|, so ``lr`` is about
   the average change of a normalized pixel per step whatever the loss weights; lr is
@@ -25,10 +25,10 @@ GRAD_EPS = 1e-8   # keeps normalized GD finite at a zero gradient
 
 
 def minimize(X, evaluate, *, optimizer: str, steps: int, lr: float, lr_decay: float = 1.0,
-             lr_decay_every: int = 50, bounds=None, on_step=None):
+             lr_decay_every: int = 50, bounds=None, on_step=None, stop=None):
     """Optimize ``X`` with ``steps`` gradient evaluations; returns (image, how it ended).
 
-    ``how`` is 'done', 'stopped' (``evaluate`` asked to stop) or 'interrupted' (Ctrl-C).
+    ``how`` is 'done', 'stopped' (``stop(X)`` returned True) or 'interrupted' (Ctrl-C).
     The image is the last one for a finished gradient-descent run and the lowest-loss one
     seen otherwise (L-BFGS's last evaluation may be a rejected line-search trial).
     ``bounds`` = (lo, hi) arrays of X's shape for L-BFGS; ``on_step()`` after each update.
@@ -39,11 +39,12 @@ def minimize(X, evaluate, *, optimizer: str, steps: int, lr: float, lr_decay: fl
     X.attach_grad()
     best = [math.inf, X.copy()]
 
-    def tracked(step, step_lr):
-        total, stop = evaluate(X, step, step_lr)
+    def tracked(step, step_lr, gradient=True):
+        """The loss at X, the best image so far updated; (total, whether to stop)."""
+        total = evaluate(X, step, step_lr, gradient=gradient)
         if total < best[0]:
             best[:] = [total, X.copy()]
-        return total, stop
+        return total, stop is not None and stop(X) is True
 
     try:
         if optimizer == "lbfgs":
@@ -78,7 +79,7 @@ def _descend(X, evaluate, *, adam: bool, steps, lr, lr_decay, lr_decay_every, on
             lr *= lr_decay
         if on_step is not None:
             on_step()
-    _, stop = evaluate(steps, lr)  # the final image, after the last update
+    evaluate(steps, lr, gradient=False)  # the final image, after the last update
     return False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 
 
 def settings_dataclass(func, name: str, module: str, *, exclude=(), doc: str = ""):
@@ -33,3 +34,19 @@ def versions() -> dict:
     return {"python": platform.python_version(), "mxnet": mx.__version__,
             "numpy": np.__version__, "pillow": PIL.__version__, "gluon_style": __version__,
             "omp_num_threads": runtime.default_threads()}
+
+
+def require(name: str, value, *, above: float | None = None, at_least: float | None = None,
+            at_most: float | None = None) -> None:
+    """``ValueError`` naming the option unless ``value`` is a finite number in the range."""
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ok = ok and (above is None or v > above) and (at_least is None or v >= at_least)
+        if not ok or (at_most is not None and v > at_most):
+            bounds = [f"> {above:g}" if above is not None else "",
+                      f">= {at_least:g}" if at_least is not None else "",
+                      f"<= {at_most:g}" if at_most is not None else ""]
+            wanted = " and ".join(b for b in bounds if b) or "finite"
+            raise ValueError(f"--{name.replace('_', '-')} must be a finite number {wanted}, "
+                             f"got {v!r}")

@@ -25,9 +25,10 @@ from mxnet import autograd, gluon
 
 from . import runtime
 from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
-from .files import atomic_path, write_json
 from .image import ImageError, load_image, postprocess, preprocess, resize
-from .settings import settings_dataclass
+from .checkpoints import check_resumable, load_network, read_checkpoint, save
+from .objective import loss_record
+from .settings import require, settings_dataclass
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 # Default training photos: bundled with scikit-image, so they need no download.
@@ -58,8 +59,8 @@ class Method:
         """A function ``loss(X, step)`` -> (content, style, tv) NDArrays for a batch X."""
         raise NotImplementedError
 
-    def stylize(self, config, parts, X, **options):
-        """The stylized (1, 3, H, W) image for the preprocessed photo X."""
+    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
+        """The stylized (1, 3, H, W) image for the preprocessed photo X (see ``Model.apply``)."""
         raise NotImplementedError
 
 
@@ -222,10 +223,11 @@ def train(*,
     trainer = gluon.Trainer(model.net.collect_params(), "adam", {"learning_rate": lr})
     start, history = 0, []
     if (Path(out_dir) / "checkpoint.json").exists():
-        saved = _load_network(Path(out_dir), config, model.net, ctx, trainer=trainer)
+        saved = load_network(Path(out_dir), model.arch, model.net, ctx, trainer=trainer)
+        check_resumable(Path(out_dir), saved, config)
         start, history = saved["step"], saved["history"]
     elif init_from is not None:
-        _load_network(Path(init_from), config, model.net, ctx)
+        load_network(Path(init_from), model.arch, model.net, ctx)
     model.net.hybridize()
     loss = model.method.loss(config, model.parts, ctx=ctx, progress=progress)
     _loop(config, loss, sampler, trainer, model.net, start=start, history=history, ctx=ctx,
@@ -237,7 +239,7 @@ def _loop(c, loss, sampler, trainer, net, *, start, history, ctx, progress) -> N
     """Adam steps from ``start`` to ``c.steps``; checkpoints on schedule and on Ctrl-C."""
     from tqdm.auto import tqdm
 
-    folder, step = Path(c.out_dir), start
+    folder, step, arch = Path(c.out_dir), start, method(c.kind).arch(c)
     tic = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     bar = tqdm(total=c.steps, initial=start, desc=f"train {c.kind}", unit="step",
                disable=not progress, file=sys.stderr)
@@ -251,9 +253,9 @@ def _loop(c, loss, sampler, trainer, net, *, start, history, ctx, progress) -> N
             bar.set_postfix(content=f"{rec['content']:.3g}", style=f"{rec['style']:.3g}",
                             tv=f"{rec['tv']:.3g}")
             if step % c.checkpoint_every == 0 or step == c.steps:
-                _save(folder, c, net, trainer, step, history)
+                save(folder, c, arch, net, trainer, step, history)
     except KeyboardInterrupt:
-        _save(folder, c, net, trainer, step, history)
+        save(folder, c, arch, net, trainer, step, history)
         warnings.warn(f"interrupted at step {step}; checkpoint saved in {folder}, "
                       "call train() again with the same out_dir to resume")
     finally:
@@ -269,17 +271,8 @@ def _step(c, loss, X, trainer, *, step: int, tic: float) -> dict:
     if c.warmup_steps:
         trainer.set_learning_rate(c.lr * min(1.0, (step + 1) / c.warmup_steps))
     trainer.step(1)
-    return _record(step, terms, tic, lr=c.lr)
-
-
-def _record(step: int, terms, tic: float, *, lr: float) -> dict:
-    content, style, tv = (float(x.asscalar()) for x in terms)
-    rec = dict(step=step, content=content, style=style, tv=tv,
-               seconds=time.perf_counter() - tic, total=content + style + tv)
-    if not np.isfinite(rec["total"]):
-        raise FloatingPointError(f"the loss became {rec['total']} at step {step}; "
-                                 f"lower the learning rate (lr was {lr:g})")
-    return rec
+    return loss_record(terms, hint=f"lower the learning rate (lr was {c.lr:g})", step=step,
+                       seconds=time.perf_counter() - tic)
 
 
 TrainConfig = settings_dataclass(train, "TrainConfig", __name__, exclude=("progress",),
@@ -293,53 +286,17 @@ def _validate(config) -> None:
     found = method(config.kind)
     if not config.styles or isinstance(config.styles, str):
         raise ValueError("styles must be a non-empty tuple of style images")
-    if config.loss_network not in (16, 19):
-        raise ValueError(f"invalid loss_network {config.loss_network}; options are (16, 19)")
     if min(config.crop, config.batch_size, config.steps + 1, config.checkpoint_every,
            config.warmup_steps + 1) < 1:
         raise ValueError("crop, batch_size and checkpoint_every must be >= 1, "
                          "steps and warmup_steps >= 0")
+    for name in ("content_weight", "style_weight", "tv_weight"):
+        require(name, getattr(config, name), at_least=0.0)
+    require("lr", config.lr, above=0.0)
     if config.crop % found.crop_multiple:
         raise ValueError(f"crop must be a multiple of {found.crop_multiple} for the "
                          f"{config.kind} network, got {config.crop}")
     found.check(config)
-
-
-def _save(folder: Path, config, net, trainer, step: int, history: list) -> None:
-    """Write the checkpoint atomically: params and states first, the JSON (which names them) last."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "checkpoint.params") as tmp:
-        net.save_parameters(str(tmp))
-    with atomic_path(folder / "checkpoint.states") as tmp:
-        trainer.save_states(str(tmp))
-    write_json(folder / "checkpoint.json", {"method": config.kind,
-                                            "arch": method(config.kind).arch(config),
-                                            "settings": dataclasses.asdict(config),
-                                            "step": step, "history": history})
-
-
-def _read_checkpoint(folder: Path) -> dict:
-    """The JSON of the checkpoint in ``folder`` (method, arch, settings, step, history)."""
-    if not (folder / "checkpoint.json").exists():
-        raise FileNotFoundError(f"{folder}: no checkpoint.json; train a model there first")
-    return json.loads((folder / "checkpoint.json").read_text())
-
-
-def _load_network(folder: Path, config, net, ctx, *, trainer=None) -> dict:
-    """Load the network (and, given ``trainer``, Adam's state) of the checkpoint in ``folder``;
-    returns its JSON."""
-    saved = _read_checkpoint(folder)
-    arch = method(config.kind).arch(config)
-    if saved.get("arch") != arch:
-        raise ValueError(f"{folder} holds a checkpoint of another network ({saved.get('arch')}), "
-                         f"not {arch}; choose another folder or delete that one")
-    try:
-        net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx)
-        if trainer is not None:
-            trainer.load_states(str(folder / "checkpoint.states"))
-    except (mx.base.MXNetError, AssertionError, OSError) as e:
-        raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
-    return saved
 
 
 class Model:
@@ -348,6 +305,7 @@ class Model:
     def __init__(self, config, *, parts: dict):
         self.config, self.parts = config, parts
         self.method, self.net = method(config.kind), parts["net"]
+        self.arch = self.method.arch(config)   # what a checkpoint must match
 
     @classmethod
     def build(cls, config, *, ctx) -> "Model":
@@ -357,16 +315,18 @@ class Model:
     def load(cls, folder, *, ctx="cpu") -> "Model":
         """The network trained in ``folder`` (see ``train``)."""
         folder = Path(folder)
-        saved = _read_checkpoint(folder)
+        saved = read_checkpoint(folder)
         settings = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()}
         config = TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
         ctx = runtime.get_ctx(ctx)
         model = cls.build(config, ctx=ctx)
-        _load_network(folder, config, model.net, ctx)
+        load_network(folder, model.arch, model.net, ctx)
         model.net.hybridize()
         return model
 
-    def apply(self, content, *, size: int | None = 512, **options) -> np.ndarray:
+    def apply(self, content, *, size: int | None = 512, style=None,
+              style_index: int | None = None, mix: tuple[float, ...] | None = None,
+              alpha: float = 1.0) -> np.ndarray:
         """Stylize ``content`` in one forward pass; returns HxWx3 uint8.
 
         AdaIN takes ``style`` (any image) and ``alpha`` (0: content, 1: full style); CIN takes
@@ -376,4 +336,6 @@ class Model:
         image = load_image(content, max_size=size)
         w, h = (max(multiple, d - d % multiple) for d in image.size)
         X = preprocess(resize(image, shape=(h, w)), ctx=ctx)
-        return postprocess(self.method.stylize(self.config, self.parts, X, size=size, **options))
+        return postprocess(self.method.stylize(self.config, self.parts, X, style=style,
+                                               style_index=style_index, mix=mix, alpha=alpha,
+                                               size=size))

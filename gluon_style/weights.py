@@ -292,7 +292,7 @@ def weights_file(num_layers: int, source: str = "auto", *, progress: bool = True
         source = "caffe" if num_layers == 19 else "gluon"
     if source == "caffe":
         if num_layers != 19:
-            raise ValueError("the Caffe weights are VGG-19 only; use source='gluon' for "
+            raise ValueError("the Caffe weights are VGG-19 only; use vgg_weights='gluon' for "
                              f"VGG-{num_layers}")
         return caffe_vgg19_file(progress=progress), source
     file = gluon_zoo_file(num_layers)
@@ -301,7 +301,7 @@ def weights_file(num_layers: int, source: str = "auto", *, progress: bool = True
             f"no Gluon model-zoo vgg{num_layers} params in {models_dir()}: on a machine with "
             f"network access run `mxnet.gluon.model_zoo.vision.vgg{num_layers}(pretrained=True)` "
             "and copy the downloaded file here"
-            + ("; or use the Caffe weights (source='caffe')" if num_layers == 19 else ""))
+            + ("; or use the Caffe weights (vgg_weights='caffe')" if num_layers == 19 else ""))
     return file, source
 
 
@@ -311,7 +311,11 @@ def load_vgg_params(num_layers: int, conv_names: list[str], *, source: str = "au
     import mxnet as mx
 
     file, source = weights_file(num_layers, source, progress=progress)
-    raw = mx.nd.load(str(file))
+    try:
+        raw = mx.nd.load(str(file))
+    except mx.base.MXNetError:
+        raise WeightsUnavailableError(f"{file}: not a readable MXNet .params file (damaged or "
+                                      "truncated); delete it and run again") from None
     if source == "caffe":
         params = {k: v.asnumpy() for k, v in raw.items()}
     else:

@@ -88,3 +88,75 @@ def test_pyramid_option_takes_auto_or_sizes(text, expected):
     args = cli.build_parser().parse_args(["stylize", "-o", "x.png", "--pyramid", text])
     assert args.pyramid == expected
     assert cli.build_parser().parse_args(["stylize", "-o", "x.png"]).pyramid == "auto"
+
+
+BAD_RUNS = [  # (extra arguments, what the one error line must say)
+    (["--style-weight", "nan"], "--style-weight must be a finite number >= 0, got nan"),
+    (["--tv-weight", "-1"], "--tv-weight must be a finite number >= 0"),
+    (["--content-weight", "inf"], "--content-weight must be a finite number"),
+    (["--lr", "0"], "--lr must be a finite number > 0"),
+    (["--lr-decay", "2"], "--lr-decay must be a finite number > 0 and <= 1"),
+    (["--style-scale", "inf"], "--style-scale must be a finite number > 0"),
+    (["--style-blend", "-1"], "--style-blend must be a finite number >= 0"),
+    (["--content", "https://example.org/photo.jpg"], "URLs are not fetched"),
+    (["--content", ""], "an image name or path is empty"),
+    (["--content", "tubingn"], "did you mean 'tubingen'"),
+    (["-o", "{tmp}"], "is a directory"),
+    (["-o", "/proc/out.png"], "cannot write into /proc"),
+    (["-o", "{tmp}/in.png", "--content", "{tmp}/in.png"], "is an input of this run"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_RUNS)
+def test_errors_come_before_any_work_as_one_line(extra, message, tmp_path, capsys):
+    from gluon_style import cli
+
+    (tmp_path / "in.png").write_bytes(b"keep me")
+    (tmp_path / "out.png").write_bytes(b"keep me too")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    content = args.pop(args.index("--content") + 1) if "--content" in args else "astronaut"
+    args = [a for a in args if a != "--content"]
+    output = [] if "-o" in args else ["-o", str(tmp_path / "out.png")]
+    code = cli.main(["stylize", content, "coffee", *output, *args, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]
+    assert (tmp_path / "out.png").read_bytes() == b"keep me too"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_a_read_only_folder_is_refused_before_any_work(tmp_path, capsys):
+    from gluon_style import cli
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    code = cli.main(["stylize", "astronaut", "coffee", "-o", str(folder / "o.png"), "--quiet"])
+    assert code == 2 and "cannot write into" in capsys.readouterr().err
+
+
+def test_training_refuses_non_finite_numbers(tmp_path, capsys):
+    from gluon_style import cli
+
+    code = cli.main(["train-feedforward", "--style-weight", "nan", "--out-dir", str(tmp_path),
+                     "--quiet"])
+    assert code == 2 and "--style-weight must be a finite number" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_immutable_output_is_refused_before_any_work(tmp_path, capsys):
+    import shutil
+
+    from gluon_style import cli
+
+    out = tmp_path / "o.png"
+    out.write_bytes(b"old")
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(out)]).returncode:
+        pytest.skip("no chattr +i on this file system")
+    try:
+        code = cli.main(["stylize", "astronaut", "coffee", "-o", str(out), "--quiet"])
+    finally:
+        subprocess.run(["chattr", "-i", str(out)])
+    assert code == 2 and "cannot be replaced" in capsys.readouterr().err
+    assert out.read_bytes() == b"old"

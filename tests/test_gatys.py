@@ -42,12 +42,12 @@ def test_lbfgs_bounds_by_hand():
     X = mx.nd.zeros((1, 3, 4, 5))
     seen = []
 
-    def evaluate(Xi, step, lr):
+    def evaluate(Xi, step, lr, gradient=True):
         with autograd.record():
             L = ((Xi - target) ** 2).sum()
         L.backward()
         seen.append((float(L.asscalar()), Xi.asnumpy()))
-        return seen[-1][0], False
+        return seen[-1][0]
 
     best, how = optimizers.minimize(X, evaluate, optimizer="lbfgs", steps=8, lr=1.0,
                                     bounds=gs.image.pixel_bounds(X.shape))
@@ -247,12 +247,28 @@ def test_a_size_that_cannot_fit_is_refused_before_any_work(monkeypatch):
     monkeypatch.setattr(runtime, "available_memory", lambda: 2 * 2**30)
     calls = []
     monkeypatch.setattr(gatys, "vgg19_features", lambda *a, **k: calls.append(1))
-    with pytest.raises(MemoryError, match=r"largest size that fits is about (\d+)") as e:
+    with pytest.raises(MemoryError, match=r"largest size that fits is (\d+)") as e:
         gs.stylize("astronaut", "coffee", size=2048, steps=1, progress=False)
     assert calls == []                                   # no network was even built
     largest = int(e.value.args[0].rsplit("--size ", 1)[1].rstrip(")"))
     fits = lambda side: memory.estimate_memory(shape=(side, side)) <= 2 * 2**30
     assert fits(largest) and not fits(largest + 8)       # astronaut is square
+
+
+def test_the_suggested_size_fits_whatever_the_aspects(monkeypatch):
+    """A tall photo with a wide painting twice its size: the size the refusal names runs."""
+    from gluon_style import runtime
+
+    monkeypatch.setattr(runtime, "available_memory", lambda: int(0.62 * 2**30))
+    tall = np.random.default_rng(0).integers(0, 255, (900, 200, 3), dtype=np.uint8)
+    wide = np.random.default_rng(1).integers(0, 255, (150, 1000, 3), dtype=np.uint8)
+    settings = dict(steps=0, pretrained=False, progress=False, style_scale=2.0)
+    with pytest.raises(MemoryError, match=r"--size (\d+)") as e:
+        gs.stylize(tall, wide, size=2048, **settings)
+    suggested = int(e.value.args[0].rsplit("--size ", 1)[1].rstrip(")"))
+    gs.stylize(tall, wide, size=suggested, **settings)          # no second refusal
+    with pytest.raises(MemoryError):
+        gs.stylize(tall, wide, size=suggested + 1, **settings)
 
 
 def test_memory_estimate_grows_with_pixels_and_lbfgs_history():

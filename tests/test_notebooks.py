@@ -17,7 +17,7 @@ TINY = {
                                        styles=["vangogh_starry_night", "munch_the_scream"]),
     # 96 px: the coarse level at half size must keep 32 px on the short side
     "06_perceptual_controls": dict(size=96, steps=2, pyramid_steps=4, style_scales=[1.0, 2.0]),
-    "07_style_representations": dict(size=48, steps=2, style_losses=["gram", "mean_std"]),
+    "07_style_representations": dict(size=48, steps=2, representations=["gram", "mean_std"]),
     "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9]),
     "08_feedforward_perceptual_loss": dict(
         crop=32, batch_size=1, steps=2, apply_size=48, table_sizes=[64], opt_steps=[2, 4],

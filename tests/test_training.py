@@ -90,6 +90,24 @@ def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
 
 
 @pytest.mark.pretrained
+def test_resuming_under_other_settings_is_refused_and_old_or_damaged_checkpoints_say_so(tmp_path):
+    settings = dict(kind="johnson", styles=("coffee",), **TINY)
+    training.train(steps=1, out_dir=str(tmp_path), **settings)
+    with pytest.raises(ValueError, match=r"other settings \(lr, styles\)"):
+        training.train(steps=2, out_dir=str(tmp_path), **{**settings, "styles": ("chelsea",),
+                                                           "lr": 0.01})
+    training.train(steps=2, checkpoint_every=1, out_dir=str(tmp_path), **settings)  # may change
+    saved = json.loads((tmp_path / "checkpoint.json").read_text())
+    del saved["method"]
+    (tmp_path / "checkpoint.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="older gluon_style"):
+        training.Model.load(tmp_path)
+    (tmp_path / "checkpoint.json").write_text('{"settings": ')
+    with pytest.raises(ValueError, match="checkpoint.json: damaged"):
+        training.Model.load(tmp_path)
+
+
+@pytest.mark.pretrained
 def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path), **TINY)
     with pytest.raises(ValueError, match="another network"):
