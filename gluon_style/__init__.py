@@ -4,16 +4,33 @@
     gs.seed(0)
     image, history = gs.stylize("tubingen", "vangogh_starry_night", size=384)
 """
+import os
+import sys
+
 from .runtime import default_threads as _default_threads
 
 _default_threads()  # before mxnet is imported anywhere below
 
-from .runtime import seed, get_ctx  # noqa: E402
-from .image import load_image, preprocess, postprocess, save_image, resize  # noqa: E402
-from .vgg import vgg_features, vgg19_features, vgg16_features, layer_names  # noqa: E402
-from .losses import content_loss, gram, gram_loss, tv_loss  # noqa: E402
-from .gatys import stylize, StyleConfig  # noqa: E402
-from . import johnson, adain  # noqa: E402,F401  (register their training methods)
+
+def _run_as_command() -> bool:
+    """True in ``python -m gluon_style ...`` and the ``gluon-style`` script."""
+    argv = getattr(sys, "orig_argv", [])
+    return argv[1:3] == ["-m", "gluon_style"] or (
+        len(argv) > 1 and os.path.basename(argv[1]) == "gluon-style")
+
+
+try:  # importing MXNet takes a second or two, in which a command's Ctrl-C can land
+    from .runtime import seed, get_ctx  # noqa: E402
+    from .image import load_image, preprocess, postprocess, save_image, resize  # noqa: E402
+    from .vgg import vgg_features, vgg19_features, vgg16_features, layer_names  # noqa: E402
+    from .losses import content_loss, gram, gram_loss, tv_loss  # noqa: E402
+    from .gatys import stylize, StyleConfig  # noqa: E402
+    from . import johnson, adain  # noqa: E402,F401  (register their training methods)
+except KeyboardInterrupt:
+    if not _run_as_command():
+        raise
+    print("interrupted before any result; nothing was written", file=sys.stderr, flush=True)
+    os._exit(130)  # nothing is open yet; a plain exit could still end by the signal
 
 __version__ = "0.1.0"
 __all__ = [

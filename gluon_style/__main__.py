@@ -1,5 +1,9 @@
 import sys
 
-from .cli import main
+try:
+    from .cli import main   # imports MXNet: a second or two in which Ctrl-C can land
+except KeyboardInterrupt:
+    print("interrupted before any result; nothing was written", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -10,6 +10,8 @@ import dataclasses
 import inspect
 import re
 import sys
+import warnings
+from pathlib import Path
 
 from . import data, gatys, johnson, training, weights
 from .color import COLOR_MODES
@@ -18,7 +20,7 @@ from .losses import STYLE_REPRESENTATIONS
 from .optimizers import OPTIMIZERS
 from .vgg import POOLINGS
 
-CHOICES = {"init": gatys.INITS, "optimizer": OPTIMIZERS, "pooling": POOLINGS,
+CHOICES = {"optimizer": OPTIMIZERS, "pooling": POOLINGS,
            "vgg_weights": ("auto", "caffe", "gluon"), "style_representation": STYLE_REPRESENTATIONS,
            "color": COLOR_MODES}
 
@@ -46,17 +48,36 @@ def _list_of(kind):
     return parse
 
 
+def _for_the_command_line(text: str, names) -> str:
+    """A docstring sentence as command-line help: flags for parameter names, no markup."""
+    text = text.replace("``", "")
+    for name in sorted((n for n in names if "_" in n), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){name}(?![\w-])", "--" + name.replace("_", "-"), text)
+    return text.replace("%", "%%")
+
+
+def _shown_default(p) -> str:
+    """The default as one would type it: a,b for tuples, the flag for booleans, 'none'."""
+    if isinstance(p.default, bool):
+        return "--" + ("" if p.default else "no-") + p.name.replace("_", "-")
+    if p.default is None or p.default == ():
+        return "none"
+    if isinstance(p.default, tuple):
+        return ",".join(map(str, p.default))
+    return str(p.default)
+
+
 def _add_settings(parser: argparse.ArgumentParser, func=None, *, choices=None) -> None:
     """One option per keyword-only parameter of ``func`` (default: ``stylize``)."""
     func = func or gatys.stylize
     choices = CHOICES if choices is None else choices
     helps = _param_help(func)
-    for p in inspect.signature(func).parameters.values():
-        if p.kind is not p.KEYWORD_ONLY or p.name in ("callback", "progress"):
-            continue
+    params = [p for p in inspect.signature(func).parameters.values()
+              if p.kind is p.KEYWORD_ONLY and p.name not in ("callback", "progress")]
+    for p in params:
         flag, ann = "--" + p.name.replace("_", "-"), str(p.annotation)
-        shown = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else "%(default)s"
-        kwargs = dict(default=p.default, help=f"{helps.get(p.name, '')} (default: {shown})")
+        text = _for_the_command_line(helps.get(p.name, ""), [q.name for q in params])
+        kwargs = dict(default=p.default, help=f"{text} (default: {_shown_default(p)})")
         if ann == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
         elif ann == "str | tuple[str, ...]":   # a folder, one image, or several (commas)
@@ -94,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--quiet", action="store_true", help="no progress bar")
     st.add_argument("--overwrite-input", action="store_true",
                     help="allow the output to replace one of the input images")
+    st.add_argument("--print-every", type=int, default=0, metavar="N",
+                    help="print the loss terms every N steps (default: never)")
+    st.add_argument("--save-every", type=int, default=0, metavar="N",
+                    help="save the image every N steps as OUTPUT_00050.png etc. "
+                         "(default: never)")
     _add_settings(st)
 
     ls = sub.add_parser("list-images", help="list the registered image names")
@@ -163,12 +189,45 @@ def _stylize(args) -> int:
     inputs = () if args.overwrite_input else (
         args.content, *styles, *(f for f in (args.fine_style, *args.masks) if f))
     check_output(args.output, inputs=inputs)  # before any work
-    image, history = config.run(progress=not args.quiet)
-    sidecar = write_result(args.output, image, config, history)
+    report = _reporter(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", gatys.Interrupted)
+        image, history = config.run(progress=not args.quiet, callback=report)
+    stops = [w.message for w in caught if isinstance(w.message, gatys.Interrupted)]
+    for w in caught:
+        if not isinstance(w.message, gatys.Interrupted):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    extra = {"interrupted": stops[0].saved} if stops else {}
+    sidecar = write_result(args.output, image, config, history, **extra)
     last = history[-1]
-    print(f"wrote {args.output} and {sidecar} ({last['step']} steps, {last['seconds']:.0f} s, "
-          f"final loss {last['total']:.4g})")
+    if stops:
+        print(f"{stops[0]}; wrote {args.output} and {sidecar}")
+    else:
+        print(f"wrote {args.output} and {sidecar} ({last['step']} steps, "
+              f"{last['seconds']:.0f} s, final loss {last['total']:.4g})")
     return 0
+
+
+def _reporter(args):
+    """The CLI's callback: a loss line every --print-every steps, a snapshot every
+    --save-every steps (OUTPUT's name with the step number)."""
+    from .image import postprocess, save_image
+
+    if args.print_every < 0 or args.save_every < 0:
+        raise ValueError("--print-every and --save-every take a number of steps >= 0")
+    if not (args.print_every or args.save_every):
+        return None
+    out = Path(args.output)
+
+    def report(rec, X):
+        step = rec["step"]
+        if args.print_every and step % args.print_every == 0:
+            print(f"step {step} ({rec['size']} px): total {rec['total']:.4g}, content "
+                  f"{rec['content']:.3g}, style {rec['style']:.3g}, tv {rec['tv']:.3g}, "
+                  f"{rec['seconds']:.0f} s", file=sys.stderr)
+        if args.save_every and step and step % args.save_every == 0:
+            save_image(postprocess(X), out.with_name(f"{out.stem}_{step:05d}{out.suffix}"))
+    return report
 
 
 def _train(args) -> int:

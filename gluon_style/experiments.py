@@ -26,6 +26,7 @@ from PIL import Image
 from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
 from .gatys import StyleConfig
+from .levels import INITS
 from .image import save_image
 from .settings import versions
 
@@ -117,12 +118,14 @@ def _code_checksum() -> str:
 def run_key(config: StyleConfig) -> str:
     """Hash of settings + input images + weights + code: equal keys mean equal pixels on one machine."""
     settings = dataclasses.asdict(config)
-    for name in ("content", "style"):  # images in memory are keyed by their pixels only
+    for name in ("content", "style", "init"):  # images in memory: keyed by their pixels
         if not isinstance(settings[name], (str, Path, tuple, list)):
             settings[name] = "<image>"
     parts = {"settings": settings, "code": _code_checksum(),
              "content": image_checksum(config.content), "style": image_checksum(config.style),
              "fine_style": image_checksum(config.fine_style),
+             "init": config.init if isinstance(config.init, str) and config.init in INITS
+             else image_checksum(config.init),
              "masks": [m if m == "kmeans" else sha256(m) for m in config.masks],
              "weights": weights_checksum(config)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -46,7 +46,8 @@ def load_image(path_or_name, *, max_size: int | None = None,
         Resize to exactly ``(height, width)``. Give at most one of the two.
 
     Any mode is converted to RGB: grey, palette, CMYK, 16-bit; transparency is
-    composited onto white; the EXIF orientation is applied.
+    composited onto white; the EXIF orientation is applied; an embedded ICC colour
+    profile is converted to sRGB.
     """
     if isinstance(path_or_name, Image.Image):
         image, label = path_or_name, "<image>"
@@ -104,9 +105,31 @@ def _open(path_or_name) -> tuple[Image.Image, str]:
     return image, str(path)
 
 
+def to_srgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
+    """An RGB or CMYK image with an embedded ICC profile, converted to sRGB (colours as the
+    file means them); other images unchanged. A profile that cannot be read is ignored with a
+    warning."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "CMYK"):
+        return image
+    import io
+    import warnings
+
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"),
+                                         outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError) as e:
+        warnings.warn(f"{label}: its embedded colour profile cannot be used ({e}); "
+                      "taking its values as sRGB")
+        return image
+
+
 def to_rgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB (see ``load_image``)."""
-    image = ImageOps.exif_transpose(image)
+    """Convert any Pillow mode to 8-bit sRGB (see ``load_image``)."""
+    image = to_srgb(ImageOps.exif_transpose(image), label=label)
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         a = np.asarray(image, dtype=np.float64)

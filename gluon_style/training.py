@@ -13,7 +13,6 @@ on (seed, step), so a resumed run takes the same next step as one never interrup
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 import warnings

@@ -160,3 +160,54 @@ def test_an_immutable_output_is_refused_before_any_work(tmp_path, capsys):
         subprocess.run(["chattr", "-i", str(out)])
     assert code == 2 and "cannot be replaced" in capsys.readouterr().err
     assert out.read_bytes() == b"old"
+
+
+def _default_sigint():
+    """In the child: Ctrl-C as in a terminal (a shell's background job ignores SIGINT, and
+    Python then installs no KeyboardInterrupt handler)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_keeps_a_result_that_says_what_it_is(tmp_path):
+    """--print-every and --save-every report as it runs; SIGINT at the coarse level writes
+    that level's best image upsampled, and the sidecar and the last line say so."""
+    import signal
+    import time
+
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gluon_style", "stylize", "astronaut", "coffee", "-o", str(out),
+         "--size", "96", "--pyramid", "48", "--pyramid-steps", "100000", "--no-pretrained",
+         "--style-layers", "relu1_1", "--content-layers", "relu2_1", "--print-every", "1",
+         "--save-every", "2", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    for line in proc.stderr:                  # wait until it has run a few steps
+        if line.startswith("step 5 "):
+            break
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "interrupted after" in stdout and "upsampled to 96x96 px" in stdout
+    assert Image.open(out).size == (96, 96) and (tmp_path / "o_00002.png").exists()
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["interrupted"]["size"] == 48 and meta["interrupted"]["upsampled_to"] == [96, 96]
+    best = min(h["total"] for h in meta["history"])
+    assert meta["interrupted"]["total"] == best
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_style", "stylize", "-o",
+                             str(tmp_path / "o.png"), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+    time.sleep(0.5)                            # importing MXNet, loading the images
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted") and not list(tmp_path.iterdir())

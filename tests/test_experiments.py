@@ -113,3 +113,20 @@ def test_snapshots_at_time_budgets_are_the_best_image_so_far():
     # at time 0 nothing is better than the start: the snapshot is the initial image
     first, _ = gs.StyleConfig(**{**vars(config), "steps": 0}).run(progress=False)
     assert_array_equal(snaps[0.0], first)
+
+
+def test_a_sweep_on_a_local_dask_cluster_equals_the_serial_one(tmp_path):
+    """Two worker processes, one thread each; the run cache on storage both can see."""
+    distributed = pytest.importorskip("distributed")
+
+    configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
+    serial = experiments.sweep(configs, cache=tmp_path / "serial", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_cluster = experiments.sweep(configs, cache=tmp_path / "shared",
+                                       executor=client.get_executor(), progress=False)
+    for a, b in zip(serial, on_cluster):
+        assert_array_equal(a.image, b.image)
+        assert [h["total"] for h in a.history] == [h["total"] for h in b.history]
+    assert len(list((tmp_path / "shared").glob("*.png"))) == 2

@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import gluon_style as gs
-from gluon_style import gatys, memory, optimizers
+from gluon_style import gatys, levels, memory, optimizers
 
 TINY = dict(size=48, content_layers=("relu2_2",), style_layers=("relu1_1", "relu2_1"),
             pretrained=False, progress=False)
@@ -60,6 +60,23 @@ def test_lbfgs_bounds_by_hand():
     assert_allclose(best[2], 0.1, rtol=1e-5)
 
 
+def test_init_from_an_image_and_content_layer_weights():
+    start, _ = gs.stylize("astronaut", "chelsea", steps=0, init="coffee", **TINY)
+    coffee = np.asarray(gs.load_image("coffee", shape=(48, 48)), dtype=float)
+    assert np.abs(start - coffee).max() <= 1   # the image itself, resized to the photo's shape
+    base = dict(steps=0, init="noise", tv_weight=0.0, size=48, pretrained=False, progress=False,
+                style_layers=())
+    _, one = gs.stylize("astronaut", "coffee", content_layers=("relu2_2",), **base)
+    _, two = gs.stylize("astronaut", "coffee", content_layers=("relu2_2", "relu1_1"),
+                        content_layer_weights=(2.0, 0.0), **base)
+    assert two[0]["content"] == pytest.approx(2 * one[0]["content"], rel=1e-6)
+    with pytest.raises(ValueError, match="1 content_layer_weights for 2 content_layers"):
+        gs.stylize("astronaut", "coffee", content_layers=("relu2_2", "relu1_1"),
+                   content_layer_weights=(1.0,), **base)
+    with pytest.raises(gs.image.ImageError, match="no such file"):
+        gs.stylize("astronaut", "coffee", **{**base, "init": "missing.png"})
+
+
 def test_lr_decays_stepwise():
     _, history = gs.stylize("astronaut", "coffee", steps=5, lr=0.1, lr_decay=0.5,
                             lr_decay_every=2, **TINY)
@@ -94,8 +111,21 @@ def test_interrupt_returns_best_image_so_far(optimizer):
     assert image.shape == (48, 48, 3)
 
 
+def test_interrupt_at_a_coarse_level_returns_its_best_image_upsampled():
+    def stop(record, X):
+        if record["step"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(gatys.Interrupted, match=r"48 px level .* upsampled to 64x64 px") as w:
+        image, history = gs.stylize("astronaut", "coffee", steps=5, pyramid=(48,),
+                                    pyramid_steps=5, callback=stop, **{**TINY, "size": 64})
+    assert image.shape == (64, 64, 3) and [h["size"] for h in history] == [48] * 3
+    saved = next(r.message for r in w if isinstance(r.message, gatys.Interrupted)).saved
+    assert saved["total"] == min(h["total"] for h in history) and saved["upsampled_to"] == [64, 64]
+
+
 @pytest.mark.parametrize("bad, match", [
-    (dict(init="zeros"), "invalid init"), (dict(optimizer="sgd"), "invalid optimizer"),
+    (dict(init="zeros"), "zeros: no such file"), (dict(optimizer="sgd"), "invalid optimizer"),
     (dict(style_layers=("relu9_9",)), "unknown VGG-19 layer"),
     (dict(style_layer_weights=(1.0,)), "1 style_layer_weights for 2"),
     (dict(ctx="gpu:0"), "GPU 0 was requested"),
@@ -190,7 +220,7 @@ def test_coarse_to_fine_beats_single_scale_at_equal_full_size_steps():
     (512, "adam", 150, ())])
 def test_auto_pyramid_is_coarse_to_fine_for_normalized_gd_from_256_px(size, optimizer, steps,
                                                                        expected):
-    assert gatys.auto_pyramid(size=size, optimizer=optimizer, steps=steps) == expected
+    assert levels.auto_pyramid(size=size, optimizer=optimizer, steps=steps) == expected
 
 
 def test_auto_pyramid_runs_the_half_size_level_first():

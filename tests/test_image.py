@@ -128,3 +128,51 @@ def test_save_is_atomic_and_leaves_nothing_on_error(tmp_path):
 def test_to_rgb_of_rgb_is_identity():
     im = Image.fromarray(rgb_array())
     assert_array_equal(np.asarray(to_rgb(im)), np.asarray(im))
+
+
+# --- colour-managed input -------------------------------------------------------------------
+
+import struct  # noqa: E402
+
+def s15(x): return struct.pack(">i", int(round(x * 65536)))
+
+def xyz_tag(x, y, z): return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+def curv_gamma(g): return b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", int(g * 256)) + b"\0\0"
+
+def desc_tag(text):
+    t = text.encode() + b"\0"
+    return b"desc" + b"\0" * 4 + struct.pack(">I", len(t)) + t + b"\0" * 12 + b"\0" * 67
+
+def matrix_profile(red, green, blue, gamma=2.2):
+    tags = [(b"desc", desc_tag("test")), (b"wtpt", xyz_tag(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz_tag(*red)), (b"gXYZ", xyz_tag(*green)), (b"bXYZ", xyz_tag(*blue)),
+            (b"rTRC", curv_gamma(gamma)), (b"gTRC", curv_gamma(gamma)), (b"bTRC", curv_gamma(gamma))]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        while len(body) % 4: body += b"\0"
+        table += sig + struct.pack(">II", offset + len(data), len(body)); data += body
+    size = offset + len(data)
+    header = struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + b"RGB " + b"XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 24 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+    header = header[:128].ljust(128, b"\0")
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+SRGB_PRIMARIES = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def test_an_embedded_colour_profile_is_converted_to_srgb(tmp_path):
+    """A profile whose red and blue primaries are swapped: its 'red' pixels are blue."""
+    red, green, blue = SRGB_PRIMARIES
+    path = tmp_path / "swapped.png"
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(path, icc_profile=matrix_profile(blue, green, red))
+    r, g, b = np.asarray(gs.load_image(path))[0, 0].astype(int)
+    assert b > 150 and r < 60 and g < 60
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(plain)
+    assert_array_equal(np.asarray(gs.load_image(plain))[0, 0], [200, 30, 30])
+    broken = tmp_path / "broken.png"
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(broken, icc_profile=b"not a profile")
+    with pytest.warns(UserWarning, match="colour profile cannot be used"):
+        assert_array_equal(np.asarray(gs.load_image(broken))[0, 0], [200, 30, 30])
