@@ -43,6 +43,16 @@ def step_flops(H: int, W: int, layers) -> float:
     return flops
 
 
+def cpu_name() -> str:
+    """The CPU's model name and vector extensions, to print beside every number."""
+    cpuinfo = open("/proc/cpuinfo").read()
+    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    extra = ", AMX" if "amx_tile" in flags else ""
+    return f"{name[1].strip() if name else 'unknown CPU'} ({vector}{extra})"
+
+
 def peak_gflops() -> tuple[float, str]:
     cpuinfo = open("/proc/cpuinfo").read()
     flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
@@ -67,13 +77,17 @@ def main():
     args = parser.parse_args()
     layers = ("relu4_2",) + GATYS_STYLE_LAYERS
     peak, how = peak_gflops()
-    print(f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; peak FP32 {peak:.1f} GFLOP/s = {how}")
+    print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; "
+          f"peak FP32 {peak:.1f} GFLOP/s = {how}")
     for hw in args.sizes.split(","):
         H, W = map(int, hw.split("x"))
         shape = (H, W)
         content = gs.load_image("astronaut", shape=shape)
+        # pyramid=(): full-size steps only ('auto' would add half-size steps for normalized GD)
         _, history = gs.stylize(content, "coffee", size=max(shape), steps=args.steps + 1,
-                                content_layers=layers[:1], style_layers=layers[1:], progress=False)
+                                content_layers=layers[:1], style_layers=layers[1:], pyramid=(),
+                                progress=False)
+        assert {h["size"] for h in history} == {max(shape)}
         # step 0 includes graph building; the final record is a forward-only evaluation
         per_step = [b["seconds"] - a["seconds"] for a, b in zip(history[1:-1], history[2:-1])]
         sec = statistics.median(per_step)

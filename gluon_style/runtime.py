@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+import sys
+import warnings
 
 THREADS_ENV = "OMP_NUM_THREADS"
 
@@ -20,14 +22,28 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+# Set when MXNet was loaded before default_threads could set OMP_NUM_THREADS for it.
+MXNET_LOADED_FIRST = False
+
+
 def default_threads() -> int:
     """Set ``OMP_NUM_THREADS`` to the available cores unless the user set it.
 
-    Measured on a 2-core machine (benchmarks/step_time.py): without this,
-    MXNet 1.9.1 ran a VGG-19 step as slowly as with one thread.
+    Measured on a 2-core machine (benchmarks/step_time.py): without this, MXNet 1.9.1 ran a
+    VGG-19 step as slowly as with one thread (its engine reserves a core for itself). MXNet
+    reads the variable once, when it loads, and no call changes its worker threads later;
+    so if it was loaded first, a warning says so, once, and how to fix it.
     """
+    global MXNET_LOADED_FIRST
     if not os.environ.get(THREADS_ENV):
         os.environ[THREADS_ENV] = str(available_cores())
+        if "mxnet" in sys.modules:
+            MXNET_LOADED_FIRST = True
+            warnings.warn(f"mxnet was imported before gluon_style, without {THREADS_ENV}: on "
+                          f"this {available_cores()}-core machine it may use fewer threads "
+                          f"(measured 1.4-1.7x slower on 2 cores). Import gluon_style first, "
+                          f"or start Python with {THREADS_ENV}={available_cores()}.",
+                          RuntimeWarning, stacklevel=2)
     return int(os.environ[THREADS_ENV])
 
 

@@ -33,7 +33,8 @@ def versions() -> dict:
     from . import __version__, runtime
     return {"python": platform.python_version(), "mxnet": mx.__version__,
             "numpy": np.__version__, "pillow": PIL.__version__, "gluon_style": __version__,
-            "omp_num_threads": runtime.default_threads()}
+            "omp_num_threads": runtime.default_threads() if not runtime.MXNET_LOADED_FIRST
+            else "unknown (mxnet was loaded before gluon_style set it)"}
 
 
 def require(name: str, value, *, above: float | None = None, at_least: float | None = None,

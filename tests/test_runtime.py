@@ -46,3 +46,19 @@ def test_threads_default_to_cores_but_user_wins():
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     assert _threads_in_child(env) == str(len(os.sched_getaffinity(0)))
     assert _threads_in_child({**env, "OMP_NUM_THREADS": "1"}) == "1"
+
+
+@pytest.mark.parametrize("first, warned", [("gluon_style", False), ("mxnet", True)])
+def test_the_thread_default_holds_or_a_warning_says_why_not(first, warned):
+    """MXNet reads OMP_NUM_THREADS when it loads: imported first, it never sees ours."""
+    second = "mxnet" if first == "gluon_style" else "gluon_style"
+    code = (f"import {first}, {second}, os, gluon_style.settings as s; "
+            "print(os.environ['OMP_NUM_THREADS'], s.versions()['omp_num_threads'])")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True)
+    cores = str(len(os.sched_getaffinity(0)))
+    assert r.stdout.split()[0] == cores
+    assert ("mxnet was imported before gluon_style" in r.stderr) == warned
+    assert r.stderr.count("imported before gluon_style") == (1 if warned else 0)
+    assert (r.stdout.split()[1] == cores) != warned
