@@ -15,8 +15,8 @@ _default_threads()  # before mxnet is imported anywhere below
 def _run_as_command() -> bool:
     """True in ``python -m gluon_style ...`` and the ``gluon-style`` script."""
     argv = getattr(sys, "orig_argv", [])
-    return argv[1:3] == ["-m", "gluon_style"] or (
-        len(argv) > 1 and os.path.basename(argv[1]) == "gluon-style")
+    as_module = any(a == "-m" and b == "gluon_style" for a, b in zip(argv, argv[1:]))
+    return as_module or (len(argv) > 1 and os.path.basename(argv[1]) == "gluon-style")
 
 
 try:  # importing MXNet takes a second or two, in which a command's Ctrl-C can land
@@ -29,7 +29,8 @@ try:  # importing MXNet takes a second or two, in which a command's Ctrl-C can l
 except KeyboardInterrupt:
     if not _run_as_command():
         raise
-    print("interrupted before any result; nothing was written", file=sys.stderr, flush=True)
+    print("interrupted before a result; the output was not written", file=sys.stderr,
+          flush=True)
     os._exit(130)  # nothing is open yet; a plain exit could still end by the signal
 
 __version__ = "0.1.0"

@@ -22,6 +22,7 @@ from .blocks import ConvLayer, OutputConv, instance_normalize
 from .image import load_image, preprocess
 from .losses import EPS, channel_stats
 from .objective import Objective, Term
+from .settings import require
 from .training import CropSampler, Method, register
 from .vgg import vgg_features
 
@@ -98,11 +99,12 @@ class AdaIN(Method):
             return objective(decoder(t), given)
         return loss
 
-    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
+    def check_options(self, config, *, style, style_index, mix, alpha) -> None:
         if style is None:
             raise ValueError("an AdaIN model needs style=... (any image)")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        require("alpha", alpha, at_least=0.0, at_most=1.0)
+
+    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
         encoder = parts["encoder"]
         fc = encoder(X)["relu4_1"]
         fs = encoder(preprocess(load_image(style, max_size=size), ctx=X.context))["relu4_1"]

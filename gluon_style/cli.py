@@ -99,9 +99,16 @@ def _add_settings(parser: argparse.ArgumentParser, func=None, *, choices=None) -
         parser.add_argument(flag, **kwargs)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one ``error: ...`` line and exit code 2, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gluon_style",
-                                     description="Neural style transfer on MXNet/Gluon.")
+    parser = _Parser(prog="python -m gluon_style",
+                     description="Neural style transfer on MXNet/Gluon.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     st = sub.add_parser("stylize", help="render a content image in the style of a painting")
@@ -118,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--print-every", type=int, default=0, metavar="N",
                     help="print the loss terms every N steps (default: never)")
     st.add_argument("--save-every", type=int, default=0, metavar="N",
-                    help="save the image every N steps as OUTPUT_00050.png etc. "
-                         "(default: never)")
+                    help="save the image every N steps, as OUTPUT_00050.png (with OUTPUT's "
+                         "extension) and so on (default: never)")
     _add_settings(st)
 
     ls = sub.add_parser("list-images", help="list the registered image names")
@@ -154,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:   # --help, or a usage error (already printed as one line)
+        return e.code
     try:
         if args.command == "list-images":
             for name in data.names(args.role):
@@ -169,11 +179,11 @@ def main(argv=None) -> int:
             return _apply(args)
         else:
             return _stylize(args)
-    except (ValueError, KeyError, RuntimeError, OSError, MemoryError) as e:
+    except (ValueError, KeyError, RuntimeError, OSError, MemoryError, ArithmeticError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted before any result; nothing was written", file=sys.stderr)
+        print("interrupted before a result; the output was not written", file=sys.stderr)
         return 130
     return 0
 
@@ -187,8 +197,10 @@ def _stylize(args) -> int:
     config = gatys.StyleConfig(**{n: getattr(args, n) for n in names})
     styles = args.style if isinstance(args.style, tuple) else (args.style,)
     inputs = () if args.overwrite_input else (
-        args.content, *styles, *(f for f in (args.fine_style, *args.masks) if f))
+        args.content, *styles, *(f for f in (args.fine_style, args.init, *args.masks) if f))
     check_output(args.output, inputs=inputs)  # before any work
+    if args.save_every:
+        check_output(_snapshot(args.output, args.save_every), inputs=inputs, sidecar=False)
     report = _reporter(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", gatys.Interrupted)
@@ -217,17 +229,26 @@ def _reporter(args):
         raise ValueError("--print-every and --save-every take a number of steps >= 0")
     if not (args.print_every or args.save_every):
         return None
-    out = Path(args.output)
+    seen = set()   # a level's last record and the next level's first share a step number
 
     def report(rec, X):
         step = rec["step"]
+        if step in seen:
+            return
+        seen.add(step)
         if args.print_every and step % args.print_every == 0:
             print(f"step {step} ({rec['size']} px): total {rec['total']:.4g}, content "
                   f"{rec['content']:.3g}, style {rec['style']:.3g}, tv {rec['tv']:.3g}, "
                   f"{rec['seconds']:.0f} s", file=sys.stderr)
         if args.save_every and step and step % args.save_every == 0:
-            save_image(postprocess(X), out.with_name(f"{out.stem}_{step:05d}{out.suffix}"))
+            save_image(postprocess(X), _snapshot(args.output, step))
     return report
+
+
+def _snapshot(output, step: int) -> Path:
+    """OUTPUT's name with the step number: out.png -> out_00050.png."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}_{step:05d}{out.suffix}")
 
 
 def _train(args) -> int:
@@ -246,6 +267,9 @@ def _apply(args) -> int:
 
     inputs = () if args.overwrite_input else (args.content, args.style)
     check_output(args.output, inputs=inputs, sidecar=False)  # before any work
+    config = training.Model.settings(args.model)
+    training.method(config.kind).check_options(config, style=args.style, mix=args.mix,
+                                               style_index=args.style_index, alpha=args.alpha)
     model = training.Model.load(args.model, ctx=args.ctx)
     image = model.apply(args.content, size=args.size, style=args.style, style_index=args.style_index,
                         mix=args.mix, alpha=args.alpha)

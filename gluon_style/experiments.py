@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -25,9 +26,10 @@ from PIL import Image
 
 from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
-from .gatys import StyleConfig
+from .gatys import Interrupted, StyleConfig
 from .levels import INITS
 from .image import save_image
+from .runtime import default_threads
 from .settings import versions
 
 
@@ -116,12 +118,13 @@ def _code_checksum() -> str:
 
 
 def run_key(config: StyleConfig) -> str:
-    """Hash of settings + input images + weights + code: equal keys mean equal pixels on one machine."""
+    """Hash of settings + input images + weights + code + thread count: equal keys mean equal
+    pixels on one kind of CPU (the CPU model is not in the key)."""
     settings = dataclasses.asdict(config)
     for name in ("content", "style", "init"):  # images in memory: keyed by their pixels
         if not isinstance(settings[name], (str, Path, tuple, list)):
             settings[name] = "<image>"
-    parts = {"settings": settings, "code": _code_checksum(),
+    parts = {"settings": settings, "code": _code_checksum(), "threads": default_threads(),
              "content": image_checksum(config.content), "style": image_checksum(config.style),
              "fine_style": image_checksum(config.fine_style),
              "init": config.init if isinstance(config.init, str) and config.init in INITS
@@ -141,8 +144,14 @@ def run(config: StyleConfig, *, cache: str | Path | None = None, progress: bool 
         return Result(config, np.asarray(Image.open(png).convert("RGB")), saved["history"],
                       saved["seconds"], key, cached=True)
     tic = time.perf_counter()
-    image, history = config.run(progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Interrupted)
+        image, history = config.run(progress=progress)
     seconds = time.perf_counter() - tic
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        if isinstance(w.message, Interrupted):  # not the run its key names: keep it out
+            raise KeyboardInterrupt
     with atomic_path(png) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
     write_json(meta, {"settings": dataclasses.asdict(config), "seconds": seconds,

@@ -51,3 +51,19 @@ def cache_dir(*parts: str) -> Path:
     """``$GLUON_STYLE_CACHE`` (default ``~/.cache/gluon_style``) joined with ``parts``."""
     root = os.environ.get("GLUON_STYLE_CACHE") or Path.home() / ".cache" / "gluon_style"
     return Path(root, *parts)
+
+
+def check_folder(folder: str | os.PathLike) -> None:
+    """``ValueError`` unless ``folder`` is, or can be made as, a folder that takes new files
+    (checked before long work: a read-only or immutable place fails at once)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: exists and is not a folder")
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        raise ValueError(f"{folder}: cannot write into {existing} (not a writable folder)") \
+            from None
+

@@ -27,7 +27,6 @@ from .color import recombine_luminance
 from .image import pixel_bounds, postprocess, preprocess, resize
 from .losses import representation
 from .masks import layer_mask
-from .memory import check_memory
 from .objective import Objective, Term, evaluator
 from .optimizers import minimize
 from .settings import settings_dataclass
@@ -167,16 +166,12 @@ def stylize(content, style, *,
     config = StyleConfig(**{k: v for k, v in locals().items() if k in _FIELDS})
     plan = levels.plan(config)
     ctx = runtime.get_ctx(ctx)
-    styles = plan.styles
+    cpu = ctx.device_type == "cpu"  # (GPU memory is not estimated)
+    prepared = levels.prepare(config, plan, plan.styles, check_memory=cpu)  # before any work
     if fine_style is not None:  # made before this run's seeding: equal to mix_scales on its own
-        shared = {name: getattr(config, name) for name in _MIX_PASSED}
-        styles = (mix_scales(coarse=styles[0], fine=fine_style, size=round(size * style_scale),
-                             progress=progress, **shared),)
+        mixed = _mix_or_interrupt(plan.styles[0], config, progress=progress)
+        prepared = levels.prepare(config, plan, (mixed,), check_memory=cpu)
     runtime.seed(seed)
-    prepared = levels.prepare(config, plan, styles)
-    if ctx.device_type == "cpu":  # (GPU memory is not estimated)
-        check_memory(content_wh=prepared.content_wh, styles_wh=prepared.styles_wh, size=size,
-                     style_scale=style_scale, layers=plan.layers, optimizer=optimizer)
     net = vgg19_features(plan.layers, pretrained=pretrained, pooling=pooling,
                          vgg_weights=vgg_weights, normalized=normalized_vgg, ctx=ctx,
                          progress=progress)
@@ -278,6 +273,20 @@ MIX_STYLE_WEIGHT = 1e4
 # the settings a fine_style run passes on to the mix_scales run that makes its style image
 _MIX_PASSED = ("steps", "optimizer", "lr", "lr_decay", "lr_decay_every", "init", "pooling",
                "vgg_weights", "pretrained", "normalized_vgg", "seed", "ctx")
+
+
+def _mix_or_interrupt(coarse, c, *, progress: bool):
+    """The fine_style run's style image; Ctrl-C during its making stops the whole run."""
+    shared = {name: getattr(c, name) for name in _MIX_PASSED}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Interrupted)
+        mixed = mix_scales(coarse=coarse, fine=c.fine_style, size=round(c.size * c.style_scale),
+                           progress=progress, **shared)
+    for w in caught:
+        if isinstance(w.message, Interrupted):
+            raise KeyboardInterrupt
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return mixed
 
 
 def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu2_1"),

@@ -106,11 +106,11 @@ def _open(path_or_name) -> tuple[Image.Image, str]:
 
 
 def to_srgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
-    """An RGB or CMYK image with an embedded ICC profile, converted to sRGB (colours as the
+    """An RGB(A) or CMYK image with an embedded ICC profile, converted to sRGB (colours as the
     file means them); other images unchanged. A profile that cannot be read is ignored with a
     warning."""
     icc = image.info.get("icc_profile")
-    if not icc or image.mode not in ("RGB", "CMYK"):
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
         return image
     import io
     import warnings
@@ -120,7 +120,7 @@ def to_srgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"),
-                                         outputMode="RGB")
+                                         outputMode="RGBA" if image.mode == "RGBA" else "RGB")
     except (ImageCms.PyCMSError, OSError, ValueError) as e:
         warnings.warn(f"{label}: its embedded colour profile cannot be used ({e}); "
                       "taking its values as sRGB")
@@ -237,12 +237,19 @@ def _writable_file(file: Path) -> bool:
 
 
 def image_format(path: str | os.PathLike) -> str:
-    """Pillow's format name for ``path``'s extension; ImageError if it has none (check outputs
-    with this before long work, so a typo fails at once)."""
+    """Pillow's format name for ``path``'s extension, if Pillow can write an RGB image in it;
+    ImageError otherwise (check outputs with this before long work, so a typo fails at once)."""
+    import io
+
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(f"{path}: unknown image extension {path.suffix!r} (use .png or .jpg)")
+    if fmt is None or fmt not in Image.SAVE:
+        raise ImageError(f"{path}: cannot write images with the extension {path.suffix!r} "
+                         "(use .png or .jpg)")
+    try:
+        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=fmt)
+    except (OSError, KeyError, ValueError):
+        raise ImageError(f"{path}: cannot write an RGB image as {fmt} (use .png or .jpg)") from None
     return fmt
 
 

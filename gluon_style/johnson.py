@@ -28,6 +28,7 @@ from .blocks import ConvLayer, InstanceNorm, OutputConv, instance_normalize
 from .image import load_image, preprocess
 from .losses import gram
 from .objective import Objective, Term, style_layer_weights
+from .settings import require
 from .training import Method, register
 from .vgg import vgg_features
 
@@ -203,18 +204,26 @@ class Johnson(Method):
             return objective(Y, given)
         return loss
 
-    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
+    def check_options(self, config, *, style, style_index, mix, alpha) -> None:
         if not self.conditional:
-            return parts["net"](X)
+            return
         n = len(config.styles)
         if (style_index is None) == (mix is None):
             raise ValueError(f"a CIN model needs style_index (0..{n - 1}) or mix ({n} weights)")
+        if style_index is not None and not 0 <= style_index < n:
+            raise ValueError(f"style_index must be in 0..{n - 1}, got {style_index}")
+        if mix is not None:
+            if len(mix) != n:
+                raise ValueError(f"mix needs {n} weights (one per trained style), got {len(mix)}")
+            require("mix", mix, at_least=0.0)
+            if not sum(mix) > 0:
+                raise ValueError("--mix needs at least one weight above 0")
+
+    def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
+        if not self.conditional:
+            return parts["net"](X)
         if style_index is not None:
-            if not 0 <= style_index < n:
-                raise ValueError(f"style_index must be in 0..{n - 1}, got {style_index}")
-            mix = [float(i == style_index) for i in range(n)]
-        if len(mix) != n:
-            raise ValueError(f"mix needs {n} weights (one per trained style), got {len(mix)}")
+            mix = [float(i == style_index) for i in range(len(config.styles))]
         return parts["net"](X, mx.nd.array([mix], ctx=X.context))
 
 

@@ -5,6 +5,7 @@ every level loaded and prepared (colour control, masks), so that a bad input fai
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from .color import COLOR_MODES, apply_color_control
 from .image import load_image, resize
 from .losses import STYLE_REPRESENTATIONS
 from .masks import region_masks
+from .memory import check_size
 from .objective import style_layer_weights
 from .optimizers import OPTIMIZERS
 from .settings import require
@@ -71,8 +73,11 @@ def plan(c) -> Plan:
 
 
 def _check_numbers(c) -> None:
-    if c.steps < 0 or c.size < 1 or c.lr_decay_every < 1 or c.pyramid_steps < 0:
-        raise ValueError("steps and pyramid_steps must be >= 0, size and lr_decay_every >= 1")
+    for name, least in (("steps", 0), ("pyramid_steps", 0), ("size", 1), ("lr_decay_every", 1)):
+        value = getattr(c, name)
+        if not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(f"--{name.replace('_', '-')} must be a whole number >= {least}, "
+                             f"got {value!r}")
     for name in ("content_weight", "style_weight", "tv_weight"):
         require(name, getattr(c, name), at_least=0.0)
     for name in ("content_layer_weights", "style_layer_weights"):
@@ -145,18 +150,20 @@ class Prepared:
     levels: list
     masks: list             # one HxW region mask per style, or none
     init: Image.Image | None  # an initial image given as a file or name
-    content_wh: tuple       # the originals' (W, H), for the memory check
-    styles_wh: list
 
 
-def prepare(c, plan: Plan, styles) -> Prepared:
-    """Load every image and mask first, so that a bad one fails before any work."""
+def prepare(c, plan: Plan, styles, *, check_memory: bool = True) -> Prepared:
+    """Load every image and mask first, so that a bad one fails before any work; refuse a
+    size the images cannot have (pixel cap, and memory with ``check_memory``)."""
     label = lambda ref: str(ref) if isinstance(ref, (str, Path)) else "<image>"  # noqa: E731
     photo, paintings = load_image(c.content), [load_image(st) for st in styles]
+    check_size(content_wh=photo.size, styles_wh=[st.size for st in paintings], size=c.size,
+               style_scale=c.style_scale, layers=plan.layers, optimizer=c.optimizer,
+               memory=check_memory)
     photos = [resize(photo, max_size=s, label=label(c.content)) for s in plan.sizes]
     levels = [apply_color_control(c.color, p, [
         resize(image, max_size=round(s * c.style_scale), label=label(ref))
         for image, ref in zip(paintings, styles)]) for p, s in zip(photos, plan.sizes)]
     masks = region_masks(c.masks, photo=photos[-1], count=len(styles), seed=c.seed)
     init = None if isinstance(c.init, str) and c.init in INITS else load_image(c.init)
-    return Prepared(photos[-1], levels, masks, init, photo.size, [st.size for st in paintings])
+    return Prepared(photos[-1], levels, masks, init)

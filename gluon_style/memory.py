@@ -1,6 +1,8 @@
 """How much memory a ``stylize`` run needs, estimated from the layer shapes before it starts."""
 from __future__ import annotations
 
+import math
+
 from . import runtime
 from .vgg import layer_names, layer_table
 
@@ -43,17 +45,22 @@ def resized_shape(size_wh: tuple[int, int], longer_side: int) -> tuple[int, int]
     return max(1, round(size_wh[1] * scale)), max(1, round(size_wh[0] * scale))
 
 
-def check_memory(*, content_wh, styles_wh, size: int, style_scale: float = 1.0, layers,
-                 optimizer) -> None:
-    """Refuse, before any work, a size whose estimate exceeds the memory available now,
-    naming the largest size that fits these images (their own aspects, the same rounding)."""
-    available = runtime.available_memory()
+def check_size(*, content_wh, styles_wh, size: int, style_scale: float = 1.0, layers,
+               optimizer, memory: bool = True) -> None:
+    """Refuse, before any work, a size at which the images exceed ``image.MAX_PIXELS`` or
+    (with ``memory``, on the CPU) the estimate exceeds the memory available now, naming the
+    largest size that passes both for these images (their own aspects, the same rounding)."""
+    from .image import MAX_PIXELS
 
-    def need(side: int) -> int:
-        return estimate_memory(shape=resized_shape(content_wh, side), layers=layers,
-                               optimizer=optimizer,
-                               style_shapes=[resized_shape(wh, round(side * style_scale))
-                                             for wh in styles_wh])
+    available = runtime.available_memory() if memory else math.inf
+
+    def need(side: int) -> float:
+        content = resized_shape(content_wh, side)
+        styles = [resized_shape(wh, round(side * style_scale)) for wh in styles_wh]
+        if max(h * w for h, w in [content, *styles]) > MAX_PIXELS:
+            return math.inf
+        return estimate_memory(shape=content, layers=layers, optimizer=optimizer,
+                               style_shapes=styles) if memory else 0
     if need(size) <= available:
         return
     lo, hi = 0, size
@@ -61,6 +68,10 @@ def check_memory(*, content_wh, styles_wh, size: int, style_scale: float = 1.0, 
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if need(mid) <= available else (lo, mid)
     h, w = resized_shape(content_wh, size)
+    if not math.isfinite(need(size)):
+        raise MemoryError(f"size {size} ({w}x{h} px) is over the {MAX_PIXELS:,}-pixel cap "
+                          f"for the content or a style image; the largest size that passes is "
+                          f"{lo} (--size {lo})")
     raise MemoryError(f"size {size} ({w}x{h} px) needs about {need(size) / 2**30:.1f} GiB but "
                       f"{available / 2**30:.1f} GiB is available; the largest size that fits "
                       f"is {lo} (--size {lo})")

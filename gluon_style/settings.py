@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import numbers
 
 
 def settings_dataclass(func, name: str, module: str, *, exclude=(), doc: str = ""):
@@ -42,7 +43,7 @@ def require(name: str, value, *, above: float | None = None, at_least: float | N
     """``ValueError`` naming the option unless ``value`` is a finite number in the range."""
     values = value if isinstance(value, (tuple, list)) else (value,)
     for v in values:
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
         ok = ok and (above is None or v > above) and (at_least is None or v >= at_least)
         if not ok or (at_most is not None and v > at_most):
             bounds = [f"> {above:g}" if above is not None else "",

@@ -23,9 +23,10 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from . import runtime
-from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
-from .image import ImageError, load_image, postprocess, preprocess, resize
 from .checkpoints import check_resumable, load_network, read_checkpoint, save
+from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
+from .files import check_folder
+from .image import ImageError, load_image, postprocess, preprocess, resize
 from .objective import loss_record
 from .settings import require, settings_dataclass
 
@@ -57,6 +58,9 @@ class Method:
     def loss(self, config, parts, *, ctx, progress):
         """A function ``loss(X, step)`` -> (content, style, tv) NDArrays for a batch X."""
         raise NotImplementedError
+
+    def check_options(self, config, *, style, style_index, mix, alpha) -> None:
+        """Raise ``ValueError`` for apply options this method cannot take (before any work)."""
 
     def stylize(self, config, parts, X, *, style, style_index, mix, alpha, size):
         """The stylized (1, 3, H, W) image for the preprocessed photo X (see ``Model.apply``)."""
@@ -292,6 +296,7 @@ def _validate(config) -> None:
     for name in ("content_weight", "style_weight", "tv_weight"):
         require(name, getattr(config, name), at_least=0.0)
     require("lr", config.lr, above=0.0)
+    check_folder(config.out_dir)
     if config.crop % found.crop_multiple:
         raise ValueError(f"crop must be a multiple of {found.crop_multiple} for the "
                          f"{config.kind} network, got {config.crop}")
@@ -310,13 +315,18 @@ class Model:
     def build(cls, config, *, ctx) -> "Model":
         return cls(config, parts=method(config.kind).build(config, ctx=ctx))
 
+    @staticmethod
+    def settings(folder) -> "TrainConfig":
+        """The settings of the run in ``folder``, read from its checkpoint (nothing built)."""
+        saved = read_checkpoint(Path(folder))
+        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()}
+        return TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
+
     @classmethod
     def load(cls, folder, *, ctx="cpu") -> "Model":
         """The network trained in ``folder`` (see ``train``)."""
         folder = Path(folder)
-        saved = read_checkpoint(folder)
-        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()}
-        config = TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
+        config = cls.settings(folder)
         ctx = runtime.get_ctx(ctx)
         model = cls.build(config, ctx=ctx)
         load_network(folder, model.arch, model.net, ctx)
@@ -331,6 +341,8 @@ class Model:
         AdaIN takes ``style`` (any image) and ``alpha`` (0: content, 1: full style); CIN takes
         ``style_index`` or ``mix`` (one weight per trained style); Johnson needs neither.
         """
+        self.method.check_options(self.config, style=style, style_index=style_index, mix=mix,
+                                  alpha=alpha)
         ctx, multiple = self.net.collect_params().list_ctx()[0], self.method.crop_multiple
         image = load_image(content, max_size=size)
         w, h = (max(multiple, d - d % multiple) for d in image.size)

@@ -32,7 +32,7 @@ def test_bad_inputs_exit_cleanly_and_write_nothing(tmp_path):
     r = run("stylize", "astronaut", "coffee", "-o", str(out), "--ctx", "gpu:0", check=False)
     assert r.returncode == 2 and "GPU 0 was requested" in r.stderr
     r = run("stylize", "astronaut", "coffee", "-o", str(tmp_path / "o.tiff2"), check=False)
-    assert r.returncode == 2 and "unknown image extension" in r.stderr
+    assert r.returncode == 2 and "cannot write images with the extension" in r.stderr
     r = run("stylize", "astronaut", "coffee", "-o", str(out), "--style-layers", "relu9_1", check=False)
     assert r.returncode == 2 and "valid names are" in r.stderr
     assert list(tmp_path.iterdir()) == []
@@ -104,13 +104,23 @@ BAD_RUNS = [  # (extra arguments, what the one error line must say)
     (["-o", "{tmp}"], "is a directory"),
     (["-o", "/proc/out.png"], "cannot write into /proc"),
     (["-o", "{tmp}/in.png", "--content", "{tmp}/in.png"], "is an input of this run"),
+    (["-o", "{tmp}/out.png", "--init", "{tmp}/out.png"], "is an input of this run"),
+    (["-o", "{tmp}/o.psd"], "cannot write images with the extension '.psd'"),
+    (["--steps", "-1"], "--steps must be a whole number >= 0"),
+    (["--style-layer-weights", "1,-1,1,1,1"], "--style-layer-weights must be a finite number"),
+    (["--size", "100000"], "the largest size that"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ]
 
 
 @pytest.mark.parametrize("extra, message", BAD_RUNS)
-def test_errors_come_before_any_work_as_one_line(extra, message, tmp_path, capsys):
-    from gluon_style import cli
+def test_errors_come_before_any_work_as_one_line(extra, message, tmp_path, capsys, monkeypatch):
+    from gluon_style import cli, gatys
 
+    def no_work(*args, **kwargs):
+        raise AssertionError("a network was built before the error")
+
+    monkeypatch.setattr(gatys, "vgg19_features", no_work)
     (tmp_path / "in.png").write_bytes(b"keep me")
     (tmp_path / "out.png").write_bytes(b"keep me too")
     args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
@@ -136,13 +146,18 @@ def test_a_read_only_folder_is_refused_before_any_work(tmp_path, capsys):
     assert code == 2 and "cannot write into" in capsys.readouterr().err
 
 
-def test_training_refuses_non_finite_numbers(tmp_path, capsys):
+def test_training_and_apply_refuse_bad_settings_before_any_work(tmp_path, capsys):
     from gluon_style import cli
 
     code = cli.main(["train-feedforward", "--style-weight", "nan", "--out-dir", str(tmp_path),
                      "--quiet"])
     assert code == 2 and "--style-weight must be a finite number" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "a_file").write_text("")
+    code = cli.main(["train-feedforward", "--out-dir", str(tmp_path / "a_file"), "--quiet"])
+    assert code == 2 and "exists and is not a folder" in capsys.readouterr().err
+    code = cli.main(["train-feedforward", "--out-dir", "/proc/run", "--quiet"])
+    assert code == 2 and "cannot write into /proc" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
 def test_an_immutable_output_is_refused_before_any_work(tmp_path, capsys):

@@ -119,11 +119,20 @@ def test_a_sweep_on_a_local_dask_cluster_equals_the_serial_one(tmp_path):
     """Two worker processes, one thread each; the run cache on storage both can see."""
     distributed = pytest.importorskip("distributed")
 
+    import os
+
+    import dask
+
     configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
     serial = experiments.sweep(configs, cache=tmp_path / "serial", progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+    # Dask's nanny starts workers with OMP_NUM_THREADS=1; other threads, other rounding
+    threads = {"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"]}
+    with dask.config.set(threads), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
+        assert set(client.run(lambda: os.environ["OMP_NUM_THREADS"]).values()) == {
+            os.environ["OMP_NUM_THREADS"]}
         on_cluster = experiments.sweep(configs, cache=tmp_path / "shared",
                                        executor=client.get_executor(), progress=False)
     for a, b in zip(serial, on_cluster):

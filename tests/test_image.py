@@ -117,8 +117,10 @@ def test_save_is_atomic_and_leaves_nothing_on_error(tmp_path):
     out = tmp_path / "o.png"
     gs.save_image(rgb_array(), out)
     before = out.read_bytes()
-    with pytest.raises(ImageError, match="unknown image extension"):
+    with pytest.raises(ImageError, match="cannot write images with the extension '.xyz'"):
         gs.save_image(rgb_array(), tmp_path / "o.xyz")
+    with pytest.raises(ImageError, match="cannot write images with the extension '.psd'"):
+        gs.image.check_output(tmp_path / "o.psd")     # Pillow reads PSD but cannot write it
     with pytest.raises(Exception):
         gs.save_image(np.zeros((4, 4, 7), np.uint8), out)  # Pillow cannot save this
     assert out.read_bytes() == before
