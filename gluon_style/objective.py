@@ -124,11 +124,13 @@ def evaluator(objective, *, history, offset, size, tic, bar):
     X's gradient); appends a record (step + offset, size, content, style, tv, total, lr,
     seconds) to ``history``."""
     def evaluate(X, step, lr, gradient=True):
-        with autograd.record():
-            terms = objective(X)
-            total = terms[0] + terms[1] + terms[2]
         if gradient:
+            with autograd.record():
+                terms = objective(X)
+                total = terms[0] + terms[1] + terms[2]
             total.backward()
+        else:  # forward only, nothing recorded (recording kept every activation alive)
+            terms = objective(X)
         hint = "lower the loss weights" if lr is None else \
             f"lower the learning rate (lr was {lr:g})"
         rec = loss_record(terms, hint=hint, step=offset + step, size=size, lr=lr,
