@@ -129,7 +129,7 @@ def evaluator(objective, *, history, offset, size, tic, bar):
                 terms = objective(X)
                 total = terms[0] + terms[1] + terms[2]
             total.backward()
-        else:  # forward only, nothing recorded (recording kept every activation alive)
+        else:  # forward only and unrecorded, as before the redesign
             terms = objective(X)
         hint = "lower the loss weights" if lr is None else \
             f"lower the learning rate (lr was {lr:g})"
