@@ -4,7 +4,10 @@ Part 1 times forward plus backward of single blocks at the shapes a step at crop
 batch 4 meets:
 
 * instance normalization as the explicit formula (mean, variance, broadcast
-  arithmetic) vs ``blocks.instance_normalize`` (MXNet's fused LayerNorm);
+  arithmetic) vs ``blocks.instance_normalize`` (MXNet's fused LayerNorm) vs MXNet's
+  BatchNorm over the batch reshaped to (1, N*C, H, W) in training mode (the same numbers;
+  not usable as it stands: outside training mode BatchNorm normalizes by its moving
+  statistics, and their shape would depend on the batch size);
 * the per-channel scale and shift as broadcasting vs a 1x1 depthwise convolution
   (what ``blocks.InstanceNorm`` uses);
 * the last convolution to 3 channels with 3 filters vs zero filters added up to 8
@@ -63,6 +66,21 @@ class FusedInstanceNorm(nn.HybridBlock):
         return blocks.instance_normalize(F, x)
 
 
+class BatchNormInstanceNorm(nn.HybridBlock):
+    """Instance norm as batch norm of one sample with N*C channels (training mode only)."""
+
+    def __init__(self, channels: int, batch: int, **kwargs):
+        super().__init__(**kwargs)
+        self.shape, n = (batch, channels), batch * channels
+        self.stats = [mx.nd.ones((n,)), mx.nd.zeros((n,)), mx.nd.zeros((n,)), mx.nd.ones((n,))]
+
+    def forward(self, x):
+        gamma, beta, mean, var = self.stats
+        y = mx.nd.BatchNorm(x.reshape((1, -1, 0, 0)), gamma, beta, mean, var, eps=blocks.EPS,
+                            fix_gamma=True)
+        return y.reshape(x.shape)
+
+
 class BroadcastAffine(nn.HybridBlock):
     def __init__(self, channels, **kwargs):
         super().__init__(**kwargs)
@@ -88,9 +106,11 @@ def part1(batch: int, crop: int) -> None:
     for C, side in ((32, crop), (128, crop // 4)):
         X = mx.nd.random.normal(shape=(batch, C, side, side))
         explicit, fused = block_ms(ExplicitInstanceNorm(), X), block_ms(FusedInstanceNorm(), X)
+        as_batch = block_ms(BatchNormInstanceNorm(C, batch), X)
         bcast, dw = block_ms(BroadcastAffine(C), X), block_ms(DepthwiseAffine(C), X)
         print(f"  instance norm {C}x{side}x{side}: explicit {explicit:.1f}, fused LayerNorm "
-              f"{fused:.1f} ({explicit / fused:.1f}x)")
+              f"{fused:.1f} ({explicit / fused:.1f}x), BatchNorm of (1, N*C, H, W) "
+              f"{as_batch:.1f} ({fused / as_batch:.1f}x the LayerNorm's speed)")
         print(f"  scale+shift   {C}x{side}x{side}: broadcast {bcast:.1f}, depthwise 1x1 conv "
               f"{dw:.1f} ({bcast / dw:.1f}x)")
     for c_in, kernel in ((32, 9), (64, 3)):
