@@ -29,8 +29,9 @@ try:  # importing MXNet takes a second or two, in which a command's Ctrl-C can l
 except KeyboardInterrupt:
     if not _run_as_command():
         raise
-    print("interrupted before a result; the output was not written", file=sys.stderr,
-          flush=True)
+    from .runtime import STOPPED_BEFORE_A_RESULT
+
+    print(STOPPED_BEFORE_A_RESULT, file=sys.stderr, flush=True)
     os._exit(130)  # nothing is open yet; a plain exit could still end by the signal
 
 __version__ = "0.1.0"

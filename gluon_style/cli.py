@@ -10,10 +10,9 @@ import dataclasses
 import inspect
 import re
 import sys
-import warnings
 from pathlib import Path
 
-from . import data, gatys, johnson, training, weights
+from . import data, gatys, johnson, runtime, training, weights
 from .color import COLOR_MODES
 from .experiments import write_result
 from .losses import STYLE_REPRESENTATIONS
@@ -183,7 +182,7 @@ def main(argv=None) -> int:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted before a result; the output was not written", file=sys.stderr)
+        print(runtime.STOPPED_BEFORE_A_RESULT, file=sys.stderr)
         return 130
     return 0
 
@@ -202,13 +201,8 @@ def _stylize(args) -> int:
     if args.save_every:
         check_output(_snapshot(args.output, args.save_every), inputs=inputs, sidecar=False)
     report = _reporter(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", gatys.Interrupted)
+    with gatys.interruptions() as stops:
         image, history = config.run(progress=not args.quiet, callback=report)
-    stops = [w.message for w in caught if isinstance(w.message, gatys.Interrupted)]
-    for w in caught:
-        if not isinstance(w.message, gatys.Interrupted):
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     extra = {"interrupted": stops[0].saved} if stops else {}
     sidecar = write_result(args.output, image, config, history, **extra)
     last = history[-1]

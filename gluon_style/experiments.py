@@ -26,7 +26,7 @@ from PIL import Image
 
 from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
-from .gatys import Interrupted, StyleConfig
+from .gatys import StyleConfig, interruptions
 from .levels import INITS
 from .image import save_image
 from .runtime import default_threads
@@ -144,14 +144,12 @@ def run(config: StyleConfig, *, cache: str | Path | None = None, progress: bool 
         return Result(config, np.asarray(Image.open(png).convert("RGB")), saved["history"],
                       saved["seconds"], key, cached=True)
     tic = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", Interrupted)
+    with interruptions() as stops:
         image, history = config.run(progress=progress)
     seconds = time.perf_counter() - tic
-    for w in caught:
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-        if isinstance(w.message, Interrupted):  # not the run its key names: keep it out
-            raise KeyboardInterrupt
+    if stops:  # not the run its key names: keep it out of the cache
+        warnings.warn(stops[0])
+        raise KeyboardInterrupt
     with atomic_path(png) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
     write_json(meta, {"settings": dataclasses.asdict(config), "seconds": seconds,

@@ -60,6 +60,10 @@ def check_folder(folder: str | os.PathLike) -> None:
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder}: exists and is not a folder")
     existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{folder}: cannot write into {existing} (not a writable folder)")
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass

@@ -14,6 +14,7 @@ because the original Caffe VGG-19's activations are about 60x larger than the mo
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -247,6 +248,21 @@ class Interrupted(UserWarning):
         self.saved = saved
 
 
+@contextlib.contextmanager
+def interruptions():
+    """Collect the ``Interrupted`` warnings of the runs inside, in the list it yields (filled
+    when the block ends); every other warning is shown as usual."""
+    found = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Interrupted)
+        yield found
+    for w in caught:
+        if isinstance(w.message, Interrupted):
+            found.append(w.message)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _stopped_early(X, how: str, history, *, level_start: int, size: int, full: tuple):
     """The lowest-loss image of the level that was running (``size`` px), upsampled to the
     full size (W, H) if that level was a coarse one; on Ctrl-C, an ``Interrupted`` warning
@@ -278,14 +294,11 @@ _MIX_PASSED = ("steps", "optimizer", "lr", "lr_decay", "lr_decay_every", "init",
 def _mix_or_interrupt(coarse, c, *, progress: bool):
     """The fine_style run's style image; Ctrl-C during its making stops the whole run."""
     shared = {name: getattr(c, name) for name in _MIX_PASSED}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", Interrupted)
+    with interruptions() as stops:
         mixed = mix_scales(coarse=coarse, fine=c.fine_style, size=round(c.size * c.style_scale),
                            progress=progress, **shared)
-    for w in caught:
-        if isinstance(w.message, Interrupted):
-            raise KeyboardInterrupt
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if stops:
+        raise KeyboardInterrupt
     return mixed
 
 

@@ -12,7 +12,7 @@ import mxnet as mx
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .files import atomic_path
+from .files import atomic_path, check_folder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -148,17 +148,19 @@ def to_rgb(image: Image.Image, *, label: str = "<image>") -> Image.Image:
         raise ImageError(f"{label}: cannot convert mode {mode} to RGB ({e})") from None
 
 
+def resized_shape(size_wh: tuple[int, int], longer_side: int) -> tuple[int, int]:
+    """(H, W) of an image of ``size_wh`` = (W, H) resized to ``longer_side``, aspect kept."""
+    scale = longer_side / max(size_wh)
+    return max(1, round(size_wh[1] * scale)), max(1, round(size_wh[0] * scale))
+
+
 def resize(image: Image.Image, *, max_size: int | None = None,
            shape: tuple[int, int] | None = None, label: str = "<image>") -> Image.Image:
     """Resize to a longer side of ``max_size`` (aspect kept) or to ``shape=(H, W)``."""
     if (max_size is None) == (shape is None):
         raise ValueError("give exactly one of max_size and shape")
-    if shape is not None:
-        h, w = int(shape[0]), int(shape[1])
-    else:
-        scale = max_size / max(image.size)
-        w = max(1, round(image.width * scale))
-        h = max(1, round(image.height * scale))
+    h, w = (int(shape[0]), int(shape[1])) if shape is not None else \
+        resized_shape(image.size, max_size)
     if min(h, w) < MIN_SIDE:
         raise ImageError(f"{label}: resizing to {w}x{h} px leaves less than the "
                          f"{MIN_SIDE} px the network needs on each side; use a larger size")
@@ -202,9 +204,10 @@ def check_output(path: str | os.PathLike, *, inputs=(), sidecar: bool = True) ->
     for target in (path, path.with_suffix(".json")) if sidecar else (path,):
         if target.is_dir():
             raise ImageError(f"{target}: is a directory, where the run's sidecar goes")
-        folder = next(p for p in [target.parent, *target.parent.parents] if p.exists())
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or _read_only(folder):
-            raise ImageError(f"{target}: cannot write into {folder} (not a writable folder)")
+        try:
+            check_folder(target.parent)
+        except ValueError as e:
+            raise ImageError(f"{target}: {e}") from None
         if target.exists() and not _writable_file(target):
             raise ImageError(f"{target}: the file exists and cannot be replaced (read-only or "
                              "immutable); choose another name")
@@ -213,17 +216,6 @@ def check_output(path: str | os.PathLike, *, inputs=(), sidecar: bool = True) ->
                 Path(ref).resolve() == path.resolve():
             raise ImageError(f"{path}: is an input of this run; choose another output name "
                              "(or --overwrite-input)")
-
-
-def _read_only(folder: Path) -> bool:
-    """True if no file can be created in ``folder`` (read-only mount, immutable folder)."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return False
-    except OSError:
-        return True
 
 
 def _writable_file(file: Path) -> bool:

@@ -39,18 +39,12 @@ def estimate_memory(*, shape: tuple[int, int], layers=DEFAULT_LAYERS,
     return int(MEMORY_BASE_BYTES + max(content, style) + extra)
 
 
-def resized_shape(size_wh: tuple[int, int], longer_side: int) -> tuple[int, int]:
-    """(H, W) of an image of ``size_wh`` = (W, H) resized to ``longer_side`` (as ``resize``)."""
-    scale = longer_side / max(size_wh)
-    return max(1, round(size_wh[1] * scale)), max(1, round(size_wh[0] * scale))
-
-
 def check_size(*, content_wh, styles_wh, size: int, style_scale: float = 1.0, layers,
                optimizer, memory: bool = True) -> None:
     """Refuse, before any work, a size at which the images exceed ``image.MAX_PIXELS`` or
     (with ``memory``, on the CPU) the estimate exceeds the memory available now, naming the
     largest size that passes both for these images (their own aspects, the same rounding)."""
-    from .image import MAX_PIXELS
+    from .image import MAX_PIXELS, resized_shape
 
     available = runtime.available_memory() if memory else math.inf
 

@@ -12,6 +12,8 @@ import sys
 import warnings
 
 THREADS_ENV = "OMP_NUM_THREADS"
+# what a command says when Ctrl-C lands before it has a result (start-up, loading)
+STOPPED_BEFORE_A_RESULT = "interrupted before a result; the output was not written"
 
 
 def available_cores() -> int:
