@@ -205,10 +205,10 @@ def _stylize(args) -> int:
         image, history = config.run(progress=not args.quiet, callback=report)
     extra = {"interrupted": stops[0].saved} if stops else {}
     sidecar = write_result(args.output, image, config, history, **extra)
-    last = history[-1]
-    if stops:
+    if stops:   # (possibly before the first record: history may be empty)
         print(f"{stops[0]}; wrote {args.output} and {sidecar}")
     else:
+        last = history[-1]
         print(f"wrote {args.output} and {sidecar} ({last['step']} steps, "
               f"{last['seconds']:.0f} s, final loss {last['total']:.4g})")
     return 0

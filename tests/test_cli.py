@@ -213,6 +213,27 @@ def test_ctrl_c_keeps_a_result_that_says_what_it_is(tmp_path):
     assert meta["interrupted"]["total"] == best
 
 
+def test_ctrl_c_before_the_first_record_still_writes_what_it_says(tmp_path, capsys,
+                                                                 monkeypatch):
+    """Ctrl-C inside the first evaluation, when the history is still empty."""
+    from gluon_style import cli, gatys
+
+    def interrupted_evaluator(*args, **kwargs):
+        def evaluate(*a, **k):
+            raise KeyboardInterrupt
+        return evaluate
+
+    monkeypatch.setattr(gatys, "evaluator", interrupted_evaluator)
+    out = tmp_path / "o.png"
+    code = cli.main(["stylize", "astronaut", "coffee", "-o", str(out), "--size", "48",
+                     "--no-pretrained", "--quiet"])
+    assert code == 0 and "interrupted after 0 steps: returning the initial image" in \
+        capsys.readouterr().out
+    assert Image.open(out).size == (48, 48)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["interrupted"]["step"] is None and meta["history"] == []
+
+
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     import signal
     import time
@@ -221,7 +242,7 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
                              str(tmp_path / "o.png"), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
-    time.sleep(0.5)                            # importing MXNet, loading the images
+    time.sleep(0.2)                            # importing MXNet (about a second)
     # Press again, as a user would, if the first press is lost: one clean-clone CI run lost
     # it somewhere in start-up (not reproduced in 12 tries since; cause not found).
     for _ in range(20):
