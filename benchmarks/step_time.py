@@ -9,7 +9,9 @@ and once more for the gradient with respect to its input; a Gram matrix costs
 
 Peak FP32 = cores x clock x FLOPs per cycle, with FLOPs per cycle from the
 vector units the CPU reports: AVX-512 with two FMA ports 64, AVX2+FMA 32
-(two 256-bit FMA ports: 2 x 8 lanes x 2), AVX 16, else SSE 8.
+(two 256-bit FMA ports: 2 x 8 lanes x 2), AVX 16, else SSE 8. The clock is the one
+/proc/cpuinfo reports, under a hypervisor often the nominal one; a CPU boosting above it
+can show more than 100%.
 
     python benchmarks/step_time.py [--steps 6] [--sizes 384x512,512x683]
 """

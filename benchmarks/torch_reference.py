@@ -111,43 +111,63 @@ def time_lbfgs(folder: Path, steps: int) -> float:
     return statistics.median(b - a for a, b in zip(stamps[1:], stamps[2:]))
 
 
+class ConditionalInstanceNorm(nn.Module):
+    """Instance norm with one (gamma, beta) per style, mixed by (N, S) weights."""
+
+    def __init__(self, channels, num_styles):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.gamma = nn.Parameter(torch.ones(num_styles, channels))
+        self.beta = nn.Parameter(torch.zeros(num_styles, channels))
+
+    def forward(self, x, mix):
+        g, b = (mix @ p for p in (self.gamma, self.beta))
+        return self.norm(x) * g[:, :, None, None] + b[:, :, None, None]
+
+
 class ConvLayer(nn.Module):
-    def __init__(self, c_in, c_out, k, stride=1, norm=True, relu=True):
+    def __init__(self, c_in, c_out, k, stride=1, norm=True, relu=True, num_styles=0):
         super().__init__()
         self.pad = nn.ReflectionPad2d(k // 2)
         self.conv = nn.Conv2d(c_in, c_out, k, stride)
-        self.norm = nn.InstanceNorm2d(c_out, affine=True) if norm else None
+        self.norm = None if not norm else (ConditionalInstanceNorm(c_out, num_styles)
+                                           if num_styles else nn.InstanceNorm2d(c_out, affine=True))
         self.relu = relu
 
-    def forward(self, x):
+    def forward(self, x, mix=None):
         x = self.conv(self.pad(x))
-        x = self.norm(x) if self.norm is not None else x
+        if self.norm is not None:
+            x = self.norm(x) if mix is None else self.norm(x, mix)
         return F.relu(x) if self.relu else x
 
 
 class TransformNet(nn.Module):
-    """Johnson et al.'s network as johnson.TransformNet builds it (instance norm, resize)."""
+    """Johnson et al.'s network as johnson.TransformNet builds it (instance norm, resize);
+    with ``num_styles``, conditional instance norm (kind 'cin')."""
 
-    def __init__(self):
+    def __init__(self, num_styles=0):
         super().__init__()
-        self.down = nn.Sequential(ConvLayer(3, 32, 9), ConvLayer(32, 64, 3, 2),
-                                  ConvLayer(64, 128, 3, 2))
-        self.res = nn.ModuleList([nn.ModuleList([ConvLayer(128, 128, 3),
-                                                 ConvLayer(128, 128, 3, relu=False)])
+        kw = dict(num_styles=num_styles)
+        self.down = nn.ModuleList([ConvLayer(3, 32, 9, **kw), ConvLayer(32, 64, 3, 2, **kw),
+                                   ConvLayer(64, 128, 3, 2, **kw)])
+        self.res = nn.ModuleList([nn.ModuleList([ConvLayer(128, 128, 3, **kw),
+                                                 ConvLayer(128, 128, 3, relu=False, **kw)])
                                   for _ in range(5)])
-        self.up = nn.ModuleList([ConvLayer(128, 64, 3), ConvLayer(64, 32, 3)])
+        self.up = nn.ModuleList([ConvLayer(128, 64, 3, **kw), ConvLayer(64, 32, 3, **kw)])
         self.out = ConvLayer(32, 3, 9, norm=False, relu=False)
 
-    def forward(self, x):
-        x = self.down(x)
+    def forward(self, x, mix=None):
+        for layer in self.down:
+            x = layer(x, mix)
         for a, b in self.res:
-            x = x + b(a(x))
+            x = x + b(a(x, mix), mix)
         for layer in self.up:
-            x = layer(F.interpolate(x, scale_factor=2, mode="nearest"))
+            x = layer(F.interpolate(x, scale_factor=2, mode="nearest"), mix)
         return self.out(x)
 
 
-def time_johnson(folder: Path, steps: int) -> float:
+def time_johnson(folder: Path, steps: int, num_styles: int = 0) -> float:
+    """Johnson et al.'s step; with ``num_styles``, the CIN step (one style drawn per step)."""
     weights = dict(np.load(folder / "vgg19.npz"))
     style = torch.from_numpy(np.load(folder / "images.npz")["style"])
     style_layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
@@ -155,14 +175,18 @@ def time_johnson(folder: Path, steps: int) -> float:
     with torch.no_grad():
         grams = {k: gram(v) for k, v in features(net, names, style, set(style_layers)).items()}
     layer_w = {k: 1.0 / g.shape[-1] ** 2 for k, g in grams.items()}
-    model = TransformNet()
+    model = TransformNet(num_styles)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     seconds = []
     for _ in range(steps):
         x = torch.from_numpy(rng.normal(size=(4, 3, 128, 128)).astype(np.float32))
         tic = time.perf_counter()
-        y = model(x)
+        if num_styles:
+            mix = F.one_hot(torch.full((4,), int(rng.integers(num_styles))), num_styles).float()
+            y = model(x, mix)
+        else:
+            y = model(x)
         f = features(net, names, y, set(style_layers))
         with torch.no_grad():
             photo = features(net, names, x, {"relu2_2"})["relu2_2"]
@@ -175,7 +199,58 @@ def time_johnson(folder: Path, steps: int) -> float:
     return statistics.median(seconds[2:])
 
 
+def decoder() -> nn.Sequential:
+    """adain.Decoder: relu4_1 (512 channels) back to an image, nearest upsampling where
+    VGG-19 pools, reflection-padded 3x3 convolutions with ReLU, the last without."""
+    spec = [(256, False), (256, True), (256, False), (256, False), (128, False), (128, True),
+            (64, False), (64, True), (64, False)]
+    layers, c_in = [], 512
+    for c, up in spec:
+        if up:
+            layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c, 3), nn.ReLU()]
+        c_in = c
+    return nn.Sequential(*layers, nn.ReflectionPad2d(1), nn.Conv2d(c_in, 3, 3))
+
+
+def channel_stats(x):
+    return x.mean(dim=(2, 3)), (x.var(dim=(2, 3), unbiased=False) + 1e-5).sqrt()
+
+
+def time_adain(folder: Path, steps: int) -> float:
+    """Huang and Belongie's step: encoder to relu4_1, AdaIN, decoder, content + mean/std."""
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    net, names = vgg19(dict(np.load(folder / "vgg19.npz")), "relu4_1")
+    model = decoder()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    rng = np.random.default_rng(0)
+    seconds = []
+    for _ in range(steps):
+        x, s = (torch.from_numpy(rng.normal(size=(4, 3, 128, 128)).astype(np.float32))
+                for _ in range(2))
+        tic = time.perf_counter()
+        with torch.no_grad():
+            fs = features(net, names, s, set(layers))
+            fc = features(net, names, x, {"relu4_1"})["relu4_1"]
+            (mc, sc), (ms, ss) = channel_stats(fc), channel_stats(fs["relu4_1"])
+            t = (fc - mc[:, :, None, None]) / sc[:, :, None, None] * ss[:, :, None, None] \
+                + ms[:, :, None, None]
+        f = features(net, names, model(t), set(layers))
+        style = 0.0
+        for k in layers:
+            (m, sd), (mt, st) = channel_stats(f[k]), channel_stats(fs[k])
+            style = style + ((m - mt) ** 2).mean() + ((sd - st) ** 2).mean()
+        total = ((f["relu4_1"] - t) ** 2).mean() + style
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        seconds.append(time.perf_counter() - tic)
+    return statistics.median(seconds[2:])
+
+
 def measure(what: str, folder: Path, steps: int) -> float:
     torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "2")))
-    return {"gatys": time_gatys, "lbfgs": time_lbfgs, "johnson": time_johnson}[what](
-        folder, steps)
+    if what == "cin":
+        return time_johnson(folder, steps, num_styles=2)
+    return {"gatys": time_gatys, "lbfgs": time_lbfgs, "johnson": time_johnson,
+            "adain": time_adain}[what](folder, steps)

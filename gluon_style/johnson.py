@@ -24,7 +24,7 @@ import numpy as np
 from mxnet import autograd
 from mxnet.gluon import nn
 
-from .blocks import ConvLayer, InstanceNorm, OutputConv, instance_normalize
+from .blocks import ConvLayer, InstanceNorm, OutputConv, call_in_training_mode, instance_norm
 from .image import load_image, preprocess
 from .losses import gram
 from .objective import Objective, Term, style_layer_weights
@@ -42,21 +42,26 @@ class ConditionalInstanceNorm(nn.HybridBlock):
     """Instance norm whose scale and shift are chosen per style (Dumoulin et al. 2017).
 
     ``forward(x, style_mix)`` takes (N, S) weights over the S styles: one-hot picks a style's
-    gamma and beta, other weights mix them linearly (style interpolation).
+    gamma and beta, other weights mix them linearly (style interpolation). Inside a network,
+    ``forward(x, style_mix, running_mean, running_var)`` (see ``blocks.instance_norm``).
     """
 
     def __init__(self, channels: int, num_styles: int, **kwargs):
         super().__init__(**kwargs)
+        self.channels = channels
         with self.name_scope():
             self.gamma = self.params.get("gamma", shape=(num_styles, channels), init="ones")
             self.beta = self.params.get("beta", shape=(num_styles, channels), init="zeros")
 
-    def hybrid_forward(self, F, x, style_mix, gamma, beta):
-        x = instance_normalize(F, x)
-        g = F.reshape(F.dot(style_mix, gamma), (0, 0, 1, 1))   # (N, C, 1, 1)
-        b = F.reshape(F.dot(style_mix, beta), (0, 0, 1, 1))
-        # broadcast_like then multiply: faster backward on CPU than broadcast_mul
-        return x * F.broadcast_like(g, x) + F.broadcast_like(b, x)
+    def forward(self, x, style_mix, *running):
+        if running or not isinstance(x, mx.nd.NDArray):
+            return super().forward(x, style_mix, *running)
+        return call_in_training_mode(super().forward, x, style_mix, channels=[self.channels])
+
+    def hybrid_forward(self, F, x, style_mix, running_mean, running_var, gamma, beta):
+        scale = F.reshape(F.dot(style_mix, gamma), (-1,))   # (N, C) -> (N*C,)
+        shift = F.reshape(F.dot(style_mix, beta), (-1,))
+        return instance_norm(F, x, scale, shift, running_mean, running_var)
 
 
 def _norm(kind: str, channels: int, num_styles: int):
@@ -74,8 +79,8 @@ class _Residual(nn.HybridBlock):
             self.a = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles))
             self.b = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles), relu=False)
 
-    def hybrid_forward(self, F, x, style_mix=None):
-        return x + self.b(self.a(x, style_mix), style_mix)
+    def hybrid_forward(self, F, x, *norm_inputs):
+        return x + self.b(self.a(x, *norm_inputs), *norm_inputs)
 
 
 class _Up(nn.HybridBlock):
@@ -88,10 +93,10 @@ class _Up(nn.HybridBlock):
             self.layer = ConvLayer(channels, 3, norm=_norm(norm, channels, num_styles),
                                    transposed=upsample == "transposed")
 
-    def hybrid_forward(self, F, x, style_mix=None):
+    def hybrid_forward(self, F, x, *norm_inputs):
         if self.upsample == "resize":
             x = F.UpSampling(x, scale=2, sample_type="nearest")
-        return self.layer(x, style_mix)
+        return self.layer(x, *norm_inputs)
 
 
 class TransformNet(nn.HybridBlock):
@@ -119,7 +124,7 @@ class TransformNet(nn.HybridBlock):
             raise ValueError(f"invalid upsample {upsample!r}; options are {UPSAMPLINGS}")
         if num_styles < 1 or (num_styles > 1 and norm != "conditional"):
             raise ValueError("num_styles > 1 needs norm='conditional'")
-        self.conditional = norm == "conditional"
+        self.conditional, self.batch_norm = norm == "conditional", norm == "batch"
         kw = dict(norm=norm, num_styles=num_styles)
         with self.name_scope():
             self.down = [ConvLayer(c, k, stride=s, norm=_norm(norm, c, num_styles))
@@ -130,11 +135,22 @@ class TransformNet(nn.HybridBlock):
             for i, block in enumerate(self.down + self.res + self.up):
                 self.register_child(block, f"layer{i}")
 
-    def hybrid_forward(self, F, x, style_mix=None):
+    # the output channels of down + res + up, whose instance norms each need a scratch pair
+    CHANNELS = (32, 64, 128) + (128,) * 5 + (64, 32)
+
+    def forward(self, x, style_mix=None):
         if self.conditional != (style_mix is not None):
             raise ValueError("style_mix is required with norm='conditional' and only then")
-        for block in self.down + self.res + self.up:
-            x = block(x, style_mix)
+        if self.batch_norm:
+            return super().forward(x)
+        mix = [style_mix] if self.conditional else []
+        return call_in_training_mode(super().forward, x, *mix, channels=(32, 64, 128))
+
+    def hybrid_forward(self, F, x, *inputs):
+        mix, running = (inputs[:1], inputs[1:]) if self.conditional else ((), inputs)
+        pairs = {c: running[2 * i:2 * i + 2] for i, c in enumerate((32, 64, 128))}
+        for block, c in zip(self.down + self.res + self.up, self.CHANNELS):
+            x = block(x, *(() if self.batch_norm else (*mix, *pairs[c])))
         return self.out(x)
 
 

@@ -42,8 +42,8 @@ def test_code_key_ignores_docstrings_and_comments_but_not_formulas(tmp_path):
                                    '"""The mean squared error."""  # reworded'))
     (copy / "cli.py").write_text("")              # the CLI is not run by stylize
     assert experiments.code_checksum(copy) == before
-    losses.write_text(text.replace("return F.mean(F.square(Y_hat - Y))",
-                                   "return F.sum(F.square(Y_hat - Y))"))
+    losses.write_text(text.replace("return mean_square(F, Y_hat - Y)",
+                                   "return mean_square(F, Y_hat + Y)"))
     assert experiments.code_checksum(copy) != before
 
 

@@ -42,6 +42,44 @@ def test_instance_normalize_gradient_by_hand():
     assert_allclose(X.grad.asnumpy(), (g - mean(g) - y * mean(g * y)) / s, rtol=1e-3, atol=1e-4)
 
 
+def test_batchnorm_instance_norm_gradient_by_hand():
+    # blocks.instance_norm (BatchNorm of the batch seen as N*C channels) must give instance
+    # norm's own gradient, the same formula as above, times the per-(sample, channel) scale
+    x, g = _x((2, 3, 4, 5), 3), _x((2, 3, 4, 5), 4)
+    scale = np.array([1.0, 2.0, 0.5, -1.0, 3.0, 0.25], np.float32)
+    X = mx.nd.array(x)
+    X.attach_grad()
+    with autograd.record():
+        y = blocks.instance_norm(mx.nd, X, mx.nd.array(scale), mx.nd.zeros(6),
+                                 *blocks.scratch(X, [3]))
+        loss = (y * mx.nd.array(g)).sum()
+    loss.backward()
+    gs = g * scale.reshape(2, 3, 1, 1)
+    y_hat = _by_hand(x)
+    s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    mean = lambda a: a.mean(axis=(2, 3), keepdims=True)  # noqa: E731
+    assert_allclose(y.asnumpy(), y_hat * scale.reshape(2, 3, 1, 1), rtol=1e-4, atol=1e-4)
+    assert_allclose(X.grad.asnumpy(), (gs - mean(gs) - y_hat * mean(gs * y_hat)) / s,
+                    rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("norm", ["instance", "conditional"])
+def test_hybridized_transform_net_treats_each_sample_alone(norm):
+    # instance norm runs as BatchNorm in training mode whatever the caller's mode, with
+    # scratch statistics sized by the batch: a sample's output is the same alone or in a
+    # batch of 3, recorded or not
+    net = johnson.TransformNet(norm=norm, num_styles=2 if norm == "conditional" else 1)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    X = mx.nd.array(_x((3, 3, 16, 20), 6))
+    mix = (mx.nd.array([[0.3, 0.7]] * 3),) if norm == "conditional" else ()
+    with autograd.record():
+        batch = net(X, *mix).asnumpy()
+    alone = net(X[1:2], *(m[1:2] for m in mix)).asnumpy()
+    assert_allclose(alone[0], batch[1], rtol=1e-4, atol=1e-4)
+    assert np.abs(batch[0] - batch[1]).max() > 1e-2    # and the samples do differ
+
+
 def test_output_conv_equals_a_three_filter_convolution():
     # the zero filters that make it fast on CPU change neither the output nor the gradients
     x = _x((2, 4, 6, 7), 5)
