@@ -88,8 +88,14 @@ def masked_gram(F, X, mask):
 def gram_loss(F, Y_hat, G, mask=None):
     """Mean squared error between the Gram matrices of ``Y_hat`` (of its ``mask``ed region if
     given) and ``G``: (1, C, C) for every sample, or (N, C, C) one per sample."""
-    G_hat = gram(F, Y_hat) if mask is None else masked_gram(F, Y_hat, mask)
-    return mean_square(F, F.broadcast_sub(G_hat, G))
+    if mask is not None:
+        return mean_square(F, F.broadcast_sub(masked_gram(F, Y_hat, mask), G))
+    # mean((M M^T / n - G)^2) as mean((M M^T - n G)^2) / n^2: the same number, without
+    # dividing the (N, C, C) product and back-propagating through that broadcast
+    M = F.reshape(Y_hat, shape=(0, 0, -1))
+    n = _positions(F, M)
+    raw = F.batch_dot(M, M, transpose_b=True)
+    return mean_square(F, F.broadcast_sub(raw, F.broadcast_mul(G, n))) / F.square(n)
 
 
 def tv_loss(F, X):
