@@ -3,15 +3,12 @@
 Part 1 times forward plus backward of single blocks at the shapes a step at crop 128,
 batch 4 meets:
 
-* instance normalization as the explicit formula (mean, variance, broadcast
-  arithmetic) vs ``blocks.instance_normalize`` (MXNet's fused LayerNorm) vs MXNet's
-  BatchNorm over the batch reshaped to (1, N*C, H, W) in training mode (the same numbers;
-  not usable as it stands: outside training mode BatchNorm normalizes by its moving
-  statistics, and their shape would depend on the batch size);
-* the per-channel scale and shift as broadcasting vs a 1x1 depthwise convolution
-  (what ``blocks.InstanceNorm`` uses);
-* the last convolution to 3 channels with 3 filters vs zero filters added up to 8
-  (``blocks.OutputConv``).
+* instance normalization with its scale and shift: the explicit formula (mean, variance,
+  broadcast arithmetic) vs MXNet's fused LayerNorm then a 1x1 depthwise convolution (the
+  package's form until issue 22) vs ``blocks.InstanceNorm``: BatchNorm over the batch seen
+  as (1, N*C, H, W), in training mode, affine fused;
+* the last convolution to 3 channels with 3 filters vs zero filters added up to 8 or 16
+  (``blocks.OutputConv`` computes 16).
 
 Part 2 runs ``training.train`` for each kind and reports the median seconds of a
 step after the first two (which build the graphs).
@@ -40,85 +37,77 @@ def block_ms(block, X, repeats: int = 10) -> float:
     block.hybridize(static_alloc=True)
     X = X.copy()
     X.attach_grad()
+    head = mx.nd.random.normal(shape=block(X).shape)   # a fixed output gradient, no loss op
     times = []
     for _ in range(repeats + 1):
         tic = time.perf_counter()
         with autograd.record():
-            loss = mx.nd.square(block(X)).mean()
-        loss.backward()
+            Y = block(X)
+        Y.backward(head)
         mx.nd.waitall()
         times.append(time.perf_counter() - tic)
     return 1000 * statistics.median(times[1:])
 
 
 class ExplicitInstanceNorm(nn.HybridBlock):
-    """(x - mean) / sqrt(var + eps) from broadcast arithmetic (the textbook formula)."""
+    """(x - mean) / sqrt(var + eps) * gamma + beta from broadcast arithmetic (the textbook)."""
 
-    def hybrid_forward(self, F, x):
-        mean = F.mean(x, axis=(2, 3), keepdims=True)
-        centered = F.broadcast_sub(x, mean)
-        var = F.mean(F.square(centered), axis=(2, 3), keepdims=True)
-        return F.broadcast_div(centered, F.sqrt(var + blocks.EPS))
-
-
-class FusedInstanceNorm(nn.HybridBlock):
-    def hybrid_forward(self, F, x):
-        return blocks.instance_normalize(F, x)
-
-
-class BatchNormInstanceNorm(nn.HybridBlock):
-    """Instance norm as batch norm of one sample with N*C channels (training mode only)."""
-
-    def __init__(self, channels: int, batch: int, **kwargs):
-        super().__init__(**kwargs)
-        self.shape, n = (batch, channels), batch * channels
-        self.stats = [mx.nd.ones((n,)), mx.nd.zeros((n,)), mx.nd.zeros((n,)), mx.nd.ones((n,))]
-
-    def forward(self, x):
-        gamma, beta, mean, var = self.stats
-        y = mx.nd.BatchNorm(x.reshape((1, -1, 0, 0)), gamma, beta, mean, var, eps=blocks.EPS,
-                            fix_gamma=True)
-        return y.reshape(x.shape)
-
-
-class BroadcastAffine(nn.HybridBlock):
     def __init__(self, channels, **kwargs):
         super().__init__(**kwargs)
         self.gamma = self.params.get("gamma", shape=(1, channels, 1, 1), init="ones")
         self.beta = self.params.get("beta", shape=(1, channels, 1, 1), init="zeros")
 
     def hybrid_forward(self, F, x, gamma, beta):
-        return F.broadcast_add(F.broadcast_mul(x, gamma), beta)
+        mean = F.mean(x, axis=(2, 3), keepdims=True)
+        centered = F.broadcast_sub(x, mean)
+        var = F.mean(F.square(centered), axis=(2, 3), keepdims=True)
+        y = F.broadcast_div(centered, F.sqrt(var + blocks.EPS))
+        return F.broadcast_add(F.broadcast_mul(y, gamma), beta)
 
 
-class DepthwiseAffine(BroadcastAffine):
+class LayerNormInstanceNorm(ExplicitInstanceNorm):
+    """LayerNorm over H*W, then the scale and shift as a 1x1 depthwise convolution."""
+
     def __init__(self, channels, **kwargs):
         super().__init__(channels, **kwargs)
         self.channels = channels
 
     def hybrid_forward(self, F, x, gamma, beta):
-        return F.Convolution(x, F.reshape(gamma, (-1, 1, 1, 1)), F.reshape(beta, (-1,)),
-                             kernel=(1, 1), num_filter=self.channels, num_group=self.channels)
+        return F.Convolution(blocks.instance_normalize(F, x), F.reshape(gamma, (-1, 1, 1, 1)),
+                             F.reshape(beta, (-1,)), kernel=(1, 1), num_filter=self.channels,
+                             num_group=self.channels)
+
+
+class _WithScratch(nn.HybridBlock):
+    """A norm block hybridized with its scratch statistics as inputs, as in TransformNet."""
+
+    def __init__(self, norm, **kwargs):
+        super().__init__(**kwargs)
+        self.norm, self.channels = norm, norm.channels
+
+    def forward(self, x):
+        return super().forward(x, *blocks.scratch(x, [self.channels]))
+
+    def hybrid_forward(self, F, x, mean, var):
+        return self.norm(x, mean, var)
 
 
 def part1(batch: int, crop: int) -> None:
     print(f"Blocks, forward + backward, batch {batch}, median of 10 (ms):")
     for C, side in ((32, crop), (128, crop // 4)):
         X = mx.nd.random.normal(shape=(batch, C, side, side))
-        explicit, fused = block_ms(ExplicitInstanceNorm(), X), block_ms(FusedInstanceNorm(), X)
-        as_batch = block_ms(BatchNormInstanceNorm(C, batch), X)
-        bcast, dw = block_ms(BroadcastAffine(C), X), block_ms(DepthwiseAffine(C), X)
-        print(f"  instance norm {C}x{side}x{side}: explicit {explicit:.1f}, fused LayerNorm "
-              f"{fused:.1f} ({explicit / fused:.1f}x), BatchNorm of (1, N*C, H, W) "
-              f"{as_batch:.1f} ({fused / as_batch:.1f}x the LayerNorm's speed)")
-        print(f"  scale+shift   {C}x{side}x{side}: broadcast {bcast:.1f}, depthwise 1x1 conv "
-              f"{dw:.1f} ({bcast / dw:.1f}x)")
+        explicit, layer = block_ms(ExplicitInstanceNorm(C), X), block_ms(LayerNormInstanceNorm(C), X)
+        with autograd.train_mode():   # what blocks.InstanceNorm itself does when called alone
+            as_batch = block_ms(_WithScratch(blocks.InstanceNorm(C)), X)
+        print(f"  instance norm + scale/shift {C}x{side}x{side}: explicit {explicit:.1f}, "
+              f"LayerNorm + depthwise {layer:.1f}, BatchNorm of (1, N*C, H, W) {as_batch:.1f} "
+              f"({layer / as_batch:.1f}x the LayerNorm form's speed)")
     for c_in, kernel in ((32, 9), (64, 3)):
         X = mx.nd.random.normal(shape=(batch, c_in, crop, crop))
-        plain = block_ms(blocks.OutputConv(3, kernel, in_channels=c_in, compute_filters=3), X)
-        padded = block_ms(blocks.OutputConv(3, kernel, in_channels=c_in), X)
-        print(f"  {kernel}x{kernel} conv {c_in}->3 at {crop}px: 3 filters {plain:.1f}, "
-              f"padded to 8 {padded:.1f} ({plain / padded:.1f}x)")
+        ms = {f: block_ms(blocks.OutputConv(3, kernel, in_channels=c_in, compute_filters=f), X)
+              for f in (3, 8, 16)}
+        print(f"  {kernel}x{kernel} conv {c_in}->3 at {crop}px: " + ", ".join(
+            f"{f} filters {m:.1f}" for f, m in ms.items()))
 
 
 def part2(kinds, *, crop: int, batch: int, steps: int) -> None:

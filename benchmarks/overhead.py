@@ -1,0 +1,116 @@
+"""How much of an optimization step is spent outside the network, for each optimizer.
+
+The bare step is the objective's forward and backward pass to the image and reading the
+loss (what every optimizer must do). Against it, in one process and alternated: a step of
+``stylize`` with normalized GD, with Adam, and an L-BFGS loss evaluation (each the median
+difference of consecutive history timestamps, so it includes the update, the best-image
+copy, the history record and, for L-BFGS, the copies to and from float64 NumPy and scipy's
+L-BFGS-B itself). Default objective, Tubingen / The Starry Night, ``--size`` px, no pyramid.
+Last, scipy's L-BFGS-B alone on a quadratic of the same size, with and without the pixel
+bounds, which is the part of the L-BFGS overhead no change to this package can remove.
+
+    python benchmarks/overhead.py [--size 512] [--steps 8] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import gluon_style as gs
+import mxnet as mx
+import numpy as np
+from mxnet import autograd
+
+from gluon_style import gatys, levels
+from gluon_style.image import resized_shape
+from gluon_style.vgg import vgg19_features
+
+PAIR = ("tubingen", "vangogh_starry_night")
+
+
+def bare_step(size: int, steps: int) -> float:
+    """Median seconds of the objective's forward + backward + loss read, nothing else."""
+    c = gs.StyleConfig(content=PAIR[0], style=PAIR[1], size=size, pyramid=())
+    plan = levels.plan(c)
+    prepared = levels.prepare(c, plan, plan.styles)
+    net = vgg19_features(plan.layers, progress=False)
+    net.hybridize(static_alloc=True)
+    content_img, style_imgs = prepared.levels[-1]
+    C, objective = gatys._objective(c, plan, net, content_img, style_imgs, None, mx.cpu())
+    X = C.copy()
+    X.attach_grad()
+    seconds = []
+    for _ in range(steps + 1):
+        tic = time.perf_counter()
+        with autograd.record():
+            terms = objective(X)
+            total = terms[0] + terms[1] + terms[2]
+        total.backward()
+        total.asscalar()
+        X.grad.wait_to_read()
+        seconds.append(time.perf_counter() - tic)
+    return statistics.median(seconds[1:])
+
+
+def stylize_step(size: int, steps: int, optimizer: str) -> float:
+    _, h = gs.stylize(*PAIR, size=size, steps=steps + 1, pyramid=(), optimizer=optimizer,
+                      progress=False)
+    return statistics.median(b["seconds"] - a["seconds"] for a, b in zip(h[1:-1], h[2:-1]))
+
+
+def scipy_alone(n: int, *, bounded: bool, evaluations: int = 20) -> float:
+    """Median seconds per evaluation that scipy's L-BFGS-B spends on its own."""
+    from scipy.optimize import Bounds, minimize
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random(n) + 0.5, rng.random(n)
+    spent, stamps = [], []
+
+    def fun(x):
+        tic = time.perf_counter()
+        stamps.append(tic)
+        d = x - b
+        value, grad = 0.5 * float(np.dot(a * d, d)), a * d
+        spent.append(time.perf_counter() - tic)
+        return value, grad
+
+    bounds = Bounds(np.full(n, -2.0), np.full(n, 2.0)) if bounded else None
+    minimize(fun, np.zeros(n), jac=True, method="L-BFGS-B", bounds=bounds,
+             options=dict(maxiter=evaluations, maxfun=evaluations, ftol=0.0, gtol=0.0))
+    gaps = [t1 - t0 - s for t0, t1, s in zip(stamps[1:], stamps[2:], spent[1:])]
+    return statistics.median(gaps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from step_time import cpu_name
+
+    print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; size {args.size}",
+          flush=True)
+    runs = {"bare": lambda: bare_step(args.size, args.steps)}
+    for optimizer in ("normalized_gd", "adam", "lbfgs"):
+        runs[optimizer] = lambda o=optimizer: stylize_step(args.size, args.steps, o)
+    times = {name: [] for name in runs}
+    for i in range(args.repeats):
+        for name, run in runs.items():
+            times[name].append(run())
+            print(f"  round {i + 1} {name}: {times[name][-1]:.3f} s", flush=True)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    for name in ("normalized_gd", "adam", "lbfgs"):
+        print(f"{name:14s} {med[name]:.3f} s vs bare {med['bare']:.3f} s: "
+              f"{100 * (med[name] / med['bare'] - 1):+.1f}% outside the network", flush=True)
+    n = 3 * int(np.prod(resized_shape(gs.load_image(PAIR[0]).size, args.size)))
+    for bounded in (True, False):
+        s = scipy_alone(n, bounded=bounded)
+        print(f"scipy L-BFGS-B alone, n={n}, {'with' if bounded else 'without'} bounds: "
+              f"{1000 * s:.1f} ms per evaluation = {100 * s / med['bare']:.1f}% of a bare step")
+
+
+if __name__ == "__main__":
+    main()
