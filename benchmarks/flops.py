@@ -10,7 +10,8 @@ once forward, once for the gradient with respect to its input and once for its w
 The trained network pays all three (its first layer not the input gradient); the frozen
 VGG-19 pays forward plus input gradient on the stylized batch and forward only on the
 photos (and style crops); a Gram matrix of an N x C x H x W map costs 2 * N * C * C * H * W
-forward and as much again backward. The output convolution counts its 3 real filters,
+forward and as much again backward (the useful work: MXNet's batch_dot backward computes
+the product twice, once per operand). The output convolution counts its 3 real filters,
 not the zero filters ``blocks.OutputConv`` adds for speed: both sides do the same useful
 work.
 """
@@ -24,7 +25,7 @@ def conv(n: int, c_in: int, c_out: int, k: int, side: int) -> float:
     return 2.0 * n * c_out * side * side * c_in * k * k
 
 
-def vgg(n: int, side: int, last: str, grams=()) -> tuple[float, float]:
+def vgg(n: int, side: int, last: str, grams: tuple[str, ...] = ()) -> tuple[float, float]:
     """Forward FLOPs of VGG-19 up to ``last`` and of the Grams at ``grams``."""
     _, channels = vgg_spec[19]
     convs, gram, c_in = 0.0, 0.0, 3

@@ -47,7 +47,8 @@ def project_side(what: str, size: int) -> float:
             _, h = training.train(kind=what, styles=TRAIN_STYLES[what], crop=128, batch_size=4,
                                   steps=STEPS[what], out_dir=tmp, checkpoint_every=1000,
                                   progress=False)
-        seconds = [b["seconds"] - a["seconds"] for a, b in zip(h[2:], h[3:])]
+        # steps 2.. (the first two build the graphs), as the PyTorch side
+        seconds = [b["seconds"] - a["seconds"] for a, b in zip(h[1:], h[2:])]
     else:
         optimizer = "lbfgs" if what == "lbfgs" else "normalized_gd"
         _, h = gs.stylize("tubingen", "vangogh_starry_night", size=size, steps=STEPS[what],

@@ -86,7 +86,7 @@ class _WithScratch(nn.HybridBlock):
         self.norm, self.channels = norm, norm.channels
 
     def forward(self, x):
-        return super().forward(x, *blocks.scratch(x, [self.channels]))
+        return super().forward(x, *blocks.scratch(x, channels=[self.channels]))
 
     def hybrid_forward(self, F, x, mean, var):
         return self.norm(x, mean, var)

@@ -36,16 +36,28 @@ def instance_norm(F, x, scale, shift, running_mean, running_var, eps: float = EP
     affine fused) is ~4x faster on CPU than the LayerNorm form, whose backward is generic
     (benchmarks/train_step.py). Valid in training mode only: otherwise BatchNorm normalizes by
     ``running_mean``/``running_var``, (N*C,) scratch arrays (see ``scratch``) that it updates
-    and nothing reads. The blocks below force training mode.
+    and nothing reads. The blocks below force training mode, so they run on NDArrays only
+    (called from Python; an exported graph would run in predict mode).
     """
     y = F.BatchNorm(F.reshape(x, (1, -1, 0, 0)), scale, shift, running_mean, running_var,
                     eps=eps, fix_gamma=False)
     return F.reshape_like(y, x)
 
 
-def scratch(x, channels) -> list:
-    """The (running_mean, running_var) scratch pair of ``instance_norm`` for batch x, one
-    pair of (N*C,) arrays per C in ``channels``."""
+def scratch(x: mx.nd.NDArray, *, channels) -> list:
+    """The (running_mean, running_var) scratch pairs of ``instance_norm`` for the batch x.
+
+    Parameters
+    ----------
+    x : NDArray
+        The batch (N, ...); its size and context set the arrays'.
+    channels : sequence of int
+        One pair of (N*C,) arrays per width C.
+    """
+    if not isinstance(x, mx.nd.NDArray):
+        raise TypeError("instance norm here runs BatchNorm's kernels in training mode, which "
+                        "needs NDArray inputs: hybridize the network itself, not a block "
+                        "around it")
     n, ctx = x.shape[0], x.context
     return [a for c in channels for a in (mx.nd.zeros((n * c,), ctx=ctx),
                                           mx.nd.ones((n * c,), ctx=ctx))]
@@ -54,7 +66,7 @@ def scratch(x, channels) -> list:
 def call_in_training_mode(forward, x, *args, channels):
     """``forward(x, *args, *scratch)`` in training mode (see ``instance_norm``)."""
     with autograd.train_mode():
-        return forward(x, *args, *scratch(x, channels))
+        return forward(x, *args, *scratch(x, channels=channels))
 
 
 class InstanceNorm(nn.HybridBlock):
@@ -71,7 +83,7 @@ class InstanceNorm(nn.HybridBlock):
             self.beta = self.params.get("beta", shape=(1, channels, 1, 1), init="zeros")
 
     def forward(self, x, *running):
-        if running or not isinstance(x, mx.nd.NDArray):
+        if running:   # inside a network, which supplies them and the training mode
             return super().forward(x, *running)
         return call_in_training_mode(super().forward, x, channels=[self.channels])
 

@@ -24,7 +24,8 @@ import numpy as np
 from mxnet import autograd
 from mxnet.gluon import nn
 
-from .blocks import ConvLayer, InstanceNorm, OutputConv, call_in_training_mode, instance_norm
+from .blocks import (ConvLayer, InstanceNorm, OutputConv, call_in_training_mode, instance_norm,
+                     scratch)
 from .image import load_image, preprocess
 from .losses import gram
 from .objective import Objective, Term, style_layer_weights
@@ -54,7 +55,7 @@ class ConditionalInstanceNorm(nn.HybridBlock):
             self.beta = self.params.get("beta", shape=(num_styles, channels), init="zeros")
 
     def forward(self, x, style_mix, *running):
-        if running or not isinstance(x, mx.nd.NDArray):
+        if running:   # inside a network, which supplies them and the training mode
             return super().forward(x, style_mix, *running)
         return call_in_training_mode(super().forward, x, style_mix, channels=[self.channels])
 
@@ -112,7 +113,9 @@ class TransformNet(nn.HybridBlock):
         Styles in one network; only for norm='conditional'.
 
     Call as ``net(X)`` or, with conditional norm, ``net(X, style_mix)`` where ``style_mix``
-    is (N, num_styles). H and W should be multiples of 4.
+    is (N, num_styles) or (1, num_styles) for all. H and W should be multiples of 4. With
+    instance norms the network runs in training mode whatever the caller's (see
+    ``blocks.instance_norm``), on NDArrays: hybridize it, not a block around it.
     """
 
     def __init__(self, *, norm: str = "instance", upsample: str = "resize", num_styles: int = 1,
@@ -135,20 +138,35 @@ class TransformNet(nn.HybridBlock):
             for i, block in enumerate(self.down + self.res + self.up):
                 self.register_child(block, f"layer{i}")
 
-    # the output channels of down + res + up, whose instance norms each need a scratch pair
+    # the output widths of down + res + up; their instance norms share a scratch pair per width
     CHANNELS = (32, 64, 128) + (128,) * 5 + (64, 32)
+    WIDTHS = tuple(dict.fromkeys(CHANNELS))
 
     def forward(self, x, style_mix=None):
         if self.conditional != (style_mix is not None):
             raise ValueError("style_mix is required with norm='conditional' and only then")
         if self.batch_norm:
             return super().forward(x)
-        mix = [style_mix] if self.conditional else []
-        return call_in_training_mode(super().forward, x, *mix, channels=(32, 64, 128))
+        running = scratch(x, channels=self.WIDTHS)   # a TypeError for a Symbol (see above)
+        mix = []
+        if self.conditional:
+            if style_mix.shape[0] not in (1, x.shape[0]):
+                raise ValueError(f"style_mix needs 1 or {x.shape[0]} rows (one per image), "
+                                 f"got {style_mix.shape[0]}")
+            mix = [style_mix.broadcast_to((x.shape[0], style_mix.shape[1]))]
+        with autograd.train_mode():   # see blocks.instance_norm
+            return super().forward(x, *mix, *running)
+
+    def export(self, *args, **kwargs):
+        if not self.batch_norm:
+            raise NotImplementedError("an exported graph runs in predict mode, where the "
+                                      "BatchNorm form of instance norm is wrong; save_parameters "
+                                      "and rebuild the network instead")
+        return super().export(*args, **kwargs)
 
     def hybrid_forward(self, F, x, *inputs):
         mix, running = (inputs[:1], inputs[1:]) if self.conditional else ((), inputs)
-        pairs = {c: running[2 * i:2 * i + 2] for i, c in enumerate((32, 64, 128))}
+        pairs = {c: running[2 * i:2 * i + 2] for i, c in enumerate(self.WIDTHS)}
         for block, c in zip(self.down + self.res + self.up, self.CHANNELS):
             x = block(x, *(() if self.batch_norm else (*mix, *pairs[c])))
         return self.out(x)

@@ -49,7 +49,7 @@ def mean_square(F, X):
     """The mean of X's squared elements, as one dot product of X with itself.
 
     The same number as ``F.mean(F.square(X))``; on CPU MXNet 1.9.1's reductions and their
-    backward (a broadcast) run several times slower than a GEMV (benchmarks/train_step.py).
+    backward (a broadcast) run several times slower than a GEMV (README, Performance).
     """
     flat = F.reshape(X, (1, -1))
     total = F.reshape(F.dot(flat, flat, transpose_b=True), (1,))

@@ -51,7 +51,7 @@ def test_batchnorm_instance_norm_gradient_by_hand():
     X.attach_grad()
     with autograd.record():
         y = blocks.instance_norm(mx.nd, X, mx.nd.array(scale), mx.nd.zeros(6),
-                                 *blocks.scratch(X, [3]))
+                                 *blocks.scratch(X, channels=[3]))
         loss = (y * mx.nd.array(g)).sum()
     loss.backward()
     gs = g * scale.reshape(2, 3, 1, 1)
@@ -78,6 +78,35 @@ def test_hybridized_transform_net_treats_each_sample_alone(norm):
     alone = net(X[1:2], *(m[1:2] for m in mix)).asnumpy()
     assert_allclose(alone[0], batch[1], rtol=1e-4, atol=1e-4)
     assert np.abs(batch[0] - batch[1]).max() > 1e-2    # and the samples do differ
+
+
+def test_transform_net_refuses_what_the_batchnorm_form_cannot_do(tmp_path):
+    net = johnson.TransformNet(norm="conditional", num_styles=2)
+    net.initialize(mx.init.Xavier())
+    X = mx.nd.array(_x((2, 3, 16, 16), 7))
+    # one style row applies to every image; a row count that fits neither is refused
+    one = net(X, mx.nd.array([[0.2, 0.8]])).asnumpy()
+    assert_allclose(one, net(X, mx.nd.array([[0.2, 0.8]] * 2)).asnumpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="1 or 2 rows"):
+        net(X, mx.nd.array([[0.2, 0.8]] * 3))
+    net.hybridize()
+    net(X, mx.nd.array([[1.0, 0.0]]))
+    with pytest.raises(NotImplementedError, match="predict mode"):
+        net.export(str(tmp_path / "net"))
+
+    class Around(mx.gluon.HybridBlock):   # a hybridized block around the network
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def hybrid_forward(self, F, x):
+            return self.inner(x)
+
+    around = Around(johnson.TransformNet())
+    around.initialize()
+    around.hybridize()
+    with pytest.raises(TypeError, match="hybridize the network itself"):
+        around(X)
 
 
 def test_output_conv_equals_a_three_filter_convolution():
