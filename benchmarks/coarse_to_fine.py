@@ -1,7 +1,7 @@
 """Does coarse-to-fine pay? The full-size loss at equal time, with and without a half-size level.
 
-For each init, with ``stylize``'s defaults otherwise (normalized GD and its schedule, the
-default layers and weights; Tubingen / The Starry Night), a single-scale run of ``--steps``
+For each init, with normalized GD and its default schedule (``stylize``'s defaults
+otherwise: the default layers and weights; Tubingen / The Starry Night), a single-scale run of ``--steps``
 steps sets the time budget T. The coarse-to-fine run spends ``--pyramid-steps`` steps at half
 size, continues at full size, and is stopped at T by its callback. Both losses are those of
 the last full-size image. This is the measurement behind ``pyramid='auto'``.
@@ -23,7 +23,8 @@ def main() -> None:
     parser.add_argument("--inits", default="content,noise")
     args = parser.parse_args()
 
-    common = dict(content="tubingen", style="vangogh_starry_night", size=args.size, progress=False)
+    common = dict(content="tubingen", style="vangogh_starry_night", size=args.size,
+                  optimizer="normalized_gd", progress=False)
     print(f"{'init':<8} {'single scale':>24} {'coarse-to-fine':>38}")
     for init in args.inits.split(","):
         _, single = gs.stylize(**common, init=init, steps=args.steps, pyramid=())

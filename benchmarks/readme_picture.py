@@ -22,7 +22,21 @@ from gluon_style.data import DEFAULT_CONTENT, DEFAULT_STYLE
 
 from time_to_quality import PAIR, Scorer, pastiche, run, to_target
 
+NAMES = {"lbfgs": "L-BFGS", "normalized_gd": "normalized GD", "adam": "Adam"}
 FIGURE = Path(__file__).resolve().parents[1] / "figures" / "readme_stylize.png"
+
+
+def grid_2x2(images, titles, *, cell=(5.12, 3.84), fontsize=14):
+    """Inputs above, results below, each cell at its image's pixels (100 dpi)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(2 * cell[0], 2 * cell[1] + 0.9))
+    for ax, image, title in zip(axes.flat, images, titles):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=fontsize)
+        ax.axis("off")
+    fig.tight_layout(pad=0.4)
+    return fig
 
 
 def main() -> None:
@@ -50,11 +64,10 @@ def main() -> None:
         "pastiche_seconds_to_target": to_target(theirs, args.target)}
     content, styles = scorer.prepared.levels[-1]
     titles = ["Tübingen (photo: Andreas Praefcke)", "The Starry Night (van Gogh, 1889)",
-              f"gluon_style defaults: {config.optimizer}, {len(ours.history) - 1} evaluations, "
+              f"gluon_style defaults: {NAMES[config.optimizer]}, {config.steps} steps, "
               f"{seconds:.0f} s", f"pastiche 1.6.0: L-BFGS, {args.pastiche_steps} steps, "
-              f"{theirs['seconds']:.0f} s"]
-    fig = experiments.image_row([content, styles[0], ours.image, theirs["image"]], titles,
-                                height_inches=args.size / 100 * 384 / 512)  # 1:1 pixels at 100 dpi
+              f"{theirs['seconds']:.0f} s"]   # one run each: the sidecar has the numbers
+    fig = grid_2x2([content, styles[0], ours.image, theirs["image"]], titles)
     experiments.save_figure(fig, FIGURE, [ours], cpu=cpu_name(), optimization_seconds=seconds,
                             delivered_score=score, **reached,
                             pastiche={"version": "1.6.0", "steps": args.pastiche_steps,

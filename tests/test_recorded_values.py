@@ -4,7 +4,8 @@ The numbers in ``recorded_values.json`` were written by ``python tests/test_reco
 at commit 4f28b7b (before the code moved into one module per paper), on a 2-core AMD EPYC,
 2 OpenMP threads. Float rounding differs between CPUs and thread counts, so losses are
 compared to 1e-3 relative and images by their per-channel means (within 1 grey level):
-the same math passes anywhere, a changed formula, weight or schedule does not.
+the same math passes anywhere, a changed formula, weight or schedule does not. Runs that
+relied on the default optimizer name it (normalized GD), which stopped being the default.
 
 One entry was recorded again after the redesign, on purpose: ``mean_std``, whose standard
 deviations now carry AdaIN's epsilon (1e-5, was 1e-8), as every standard deviation in the
@@ -28,13 +29,15 @@ RECORDED = Path(__file__).with_name("recorded_values.json")
 PAIR = dict(content="astronaut", style="coffee")
 SMALL = dict(size=64, progress=False)
 STYLIZE = {
-    "gd_default": dict(steps=6),
+    "gd_default": dict(steps=6, optimizer="normalized_gd"),   # recorded when it was the default
     "lbfgs_noise_avg_normalized": dict(steps=6, optimizer="lbfgs", init="noise", pooling="avg",
                                        normalized_vgg=True),
     "adam_pyramid_luminance": dict(steps=3, optimizer="adam", pyramid=(48,), pyramid_steps=2,
                                    color="luminance"),
-    "masks_two_styles": dict(steps=4, style=("coffee", "chelsea"), masks=("kmeans",)),
-    "mean_std": dict(steps=4, style_representation="mean_std", style_weight=10.0),
+    "masks_two_styles": dict(steps=4, style=("coffee", "chelsea"), masks=("kmeans",),
+                             optimizer="normalized_gd"),
+    "mean_std": dict(steps=4, style_representation="mean_std", style_weight=10.0,
+                     optimizer="normalized_gd"),
     "mmd_gaussian_adam": dict(steps=4, optimizer="adam", style_representation="mmd_gaussian"),
     "mean_cov_lbfgs": dict(steps=4, optimizer="lbfgs", style_representation="mean_cov"),
 }
