@@ -9,6 +9,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {
     "01_images_and_vgg19": dict(size=48),
     "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3]),
+    "02a_build_it_yourself": dict(size=48, steps=3, check_steps=2),
     "03_reconstructions": dict(size=48, steps=2, content_layers=["relu1_2", "relu4_2"],
                                style_depths=[1, 3]),
     "04_layer_choice_and_weights": dict(size=48, steps=2, style_depths=[1, 5], ratios=[1e-4, 1e-2],
@@ -33,6 +34,7 @@ TINY = {
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
     "02_gatys_style_transfer": ["02_result", "02_loss_curves", "02_snapshots"],
+    "02a_build_it_yourself": ["02a_result"],
     "03_reconstructions": ["03_content_reconstructions", "03_style_reconstructions"],
     "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
                                     "04_pooling", "04_tv_weight", "04_network"],
