@@ -20,7 +20,7 @@ CHILD = """
 import sys, numpy as np
 import gluon_style as gs
 image, _ = gs.stylize("tubingen", "vangogh_starry_night", size=int(sys.argv[1]),
-                      steps=int(sys.argv[2]), pyramid=(), progress=False)
+                      steps=int(sys.argv[2]), pyramid=(), optimizer="normalized_gd", progress=False)
 np.save(sys.argv[3], image)
 """
 

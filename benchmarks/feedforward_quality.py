@@ -3,8 +3,8 @@
 For each test photo, at ``--size`` px (the training crop size by default), the network's
 output is scored by its own training objective (content at relu2_2 against the photo,
 Gram matrices at relu1_2 ... relu4_3 against the painting at the run's ``style_size``, TV),
-and so is the image that ``stylize`` makes from the photo with 50 L-BFGS evaluations on
-that same objective (Johnson et al. report that their networks match 50 to 100 iterations
+and so is the image that ``stylize`` makes from the same photo with 50 L-BFGS evaluations
+on that objective; both are scored as delivered, 8-bit pixels (Johnson et al. report that their networks match 50 to 100 iterations
 of optimization). Also one forward pass at 512 px, the median of 5.
 
     python benchmarks/feedforward_quality.py RUN_FOLDER [--photos tubingen] [--size 128]
@@ -17,35 +17,40 @@ import time
 from pathlib import Path
 
 import gluon_style as gs
-import mxnet as mx
 
 from gluon_style import johnson, training
 from gluon_style.checkpoints import read_checkpoint
-from gluon_style.image import load_image, preprocess, resize
+from gluon_style.image import load_image, resize
 
 
-def network_loss(model, photo, size: int) -> tuple[float, tuple[int, int]]:
-    """The network's training objective on one photo (a batch of one, no gradient)."""
+def objective(model) -> dict:
+    """stylize settings of the network's training objective (the painting at style_size)."""
     c = model.config
-    image = load_image(photo, max_size=size)
+    return dict(content_layers=johnson.CONTENT_LAYERS, style_layers=johnson.STYLE_LAYERS,
+                content_weight=c.content_weight, style_weight=c.style_weight,
+                tv_weight=c.tv_weight, pyramid=(), progress=False)
+
+
+def delivered_loss(model, photo, image) -> float:
+    """The objective's total for ``image`` as delivered (8-bit pixels), photo as content."""
+    c = model.config
+    _, history = gs.stylize(photo, c.styles[0], size=max(photo.size), steps=0, init=image,
+                            optimizer="normalized_gd", style_scale=c.style_size / max(photo.size),
+                            **objective(model))
+    return history[0]["total"]
+
+
+def compare(model, photo_name: str, size: int, evaluations: int) -> tuple[float, float, tuple]:
+    """(network's delivered loss, L-BFGS's delivered loss, (W, H)) on one photo."""
+    image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
-    X = preprocess(resize(image, shape=(h, w)))
-    loss = model.method.loss(c, model.parts, ctx=mx.cpu(), progress=False)
-    return float(sum(t.asscalar() for t in loss(X, 0))), (h, w)
-
-
-def optimization_loss(model, photo, shape, evaluations: int) -> float:
-    """The same objective after ``evaluations`` L-BFGS evaluations from the photo."""
-    c = model.config
-    image = resize(load_image(photo), shape=shape)
-    style_scale = c.style_size / max(shape)       # the painting at the run's style_size
-    _, history = gs.stylize(image, c.styles[0], size=max(shape), steps=evaluations,
-                            optimizer="lbfgs", init="content", pyramid=(),
-                            content_layers=johnson.CONTENT_LAYERS,
-                            style_layers=johnson.STYLE_LAYERS, content_weight=c.content_weight,
-                            style_weight=c.style_weight, tv_weight=c.tv_weight,
-                            style_scale=style_scale, progress=False)
-    return min(h["total"] for h in history)
+    photo = resize(image, shape=(h, w))                    # the one copy both methods see
+    ours = model.apply(photo, size=max(photo.size))
+    optimized, _ = gs.stylize(photo, model.config.styles[0], size=max(photo.size),
+                              steps=evaluations, optimizer="lbfgs", init="content",
+                              style_scale=model.config.style_size / max(photo.size),
+                              **objective(model))
+    return delivered_loss(model, photo, ours), delivered_loss(model, photo, optimized), (w, h)
 
 
 def forward_seconds(model, photo, size: int = 512) -> float:
@@ -68,18 +73,18 @@ def main() -> None:
     from step_time import cpu_name
 
     model = training.Model.load(args.run)
-    if model.config.kind != "johnson":
-        raise SystemExit(f"{args.run} is a {model.config.kind!r} run; this measures 'johnson'")
+    if model.config.kind != "johnson" or model.config.loss_network != 19:
+        raise SystemExit(f"{args.run}: this measures 'johnson' runs with the VGG-19 loss network "
+                         f"(stylize's), not a {model.config.kind!r} run on VGG-{model.config.loss_network}")
     size = args.size or model.config.crop
     trained = read_checkpoint(Path(args.run))["step"]
     print(f"{cpu_name()}; {args.run}: {model.config.styles[0]}, crop {model.config.crop}, "
           f"{trained} of {model.config.steps} steps trained")
     for photo in args.photos.split(","):
-        net, shape = network_loss(model, photo, size)
-        opt = optimization_loss(model, photo, shape, args.evaluations)
+        net, opt, (w, h) = compare(model, photo, size, args.evaluations)
         verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
-        print(f"{photo} {shape[1]}x{shape[0]}: network {net:.4g}, {args.evaluations} L-BFGS "
-              f"evaluations {opt:.4g} ({verdict})")
+        print(f"{photo} {w}x{h}: network {net:.4g}, {args.evaluations} L-BFGS evaluations "
+              f"{opt:.4g} ({verdict}; both as delivered 8-bit images)")
     print(f"one forward pass at 512 px: {forward_seconds(model, args.photos.split(',')[0]):.3f} s")
 
 

@@ -18,7 +18,7 @@ if first == "mxnet":
     import mxnet
 import gluon_style as gs
 _, h = gs.stylize("tubingen", "vangogh_starry_night", size=int(sys.argv[2]),
-                  steps=int(sys.argv[3]) + 1, pyramid=(), progress=False)
+                  steps=int(sys.argv[3]) + 1, pyramid=(), optimizer="normalized_gd", progress=False)
 print(statistics.median(b["seconds"] - a["seconds"] for a, b in zip(h[1:-1], h[2:-1])))
 """
 

@@ -88,7 +88,7 @@ def main():
         # pyramid=(): full-size steps only ('auto' would add half-size steps for normalized GD)
         _, history = gs.stylize(content, "coffee", size=max(shape), steps=args.steps + 1,
                                 content_layers=layers[:1], style_layers=layers[1:], pyramid=(),
-                                progress=False)
+                                optimizer="normalized_gd", progress=False)
         assert {h["size"] for h in history} == {max(shape)}
         # step 0 includes graph building; the final record is a forward-only evaluation
         per_step = [b["seconds"] - a["seconds"] for a, b in zip(history[1:-1], history[2:-1])]

@@ -47,7 +47,7 @@ TUTORIAL = dict(optimizer="normalized_gd", lr=0.1, lr_decay=0.1, lr_decay_every=
 def methods(size: int) -> dict[str, dict]:
     """stylize settings of each method (the default objective throughout)."""
     return {
-        "normalized_gd (defaults)": dict(optimizer="normalized_gd"),
+        "normalized_gd (lr 0.03 x0.3/50, pyramid auto)": dict(optimizer="normalized_gd"),
         "adam": dict(optimizer="adam", lr=0.03, lr_decay=1.0, pyramid=()),
         "lbfgs": dict(optimizer="lbfgs", lr=0.1, pyramid=()),
         "lbfgs_coarse_to_fine": dict(optimizer="lbfgs", lr=0.1, pyramid=(size // 2,),
