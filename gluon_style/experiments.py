@@ -194,12 +194,17 @@ def save_figure(fig, path: str | Path, results: list[Result] = (), **extra) -> P
     return path
 
 
+FONT = 12   # titles and labels: readable on a projector
+
+
 def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_labels=(),
-         title: str = "", losses: bool = True, cell_inches: float = 2.6, insets=()):
-    """Lay ``results`` out row by row as a labelled image grid; final loss terms under each cell.
+         title: str = "", losses: bool = False, cell_inches: float = 2.8, insets=()):
+    """Lay ``results`` out row by row as a labelled image grid.
 
     ``col_labels`` may have one label per column or one per cell; ``insets``, one
-    small image per cell (e.g. the style painting) drawn in its lower-left corner.
+    small image per cell (e.g. the style painting) drawn in its lower-left corner. The
+    final loss terms go to the sidecar; ``losses=True`` also prints them under each cell
+    (for a working figure, not a lecture).
     """
     import matplotlib.pyplot as plt
 
@@ -213,11 +218,11 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
         ax.set_yticks([])
         row, col = divmod(i, ncols)
         if col == 0 and row_labels:
-            ax.set_ylabel(row_labels[row], fontsize=9)
+            ax.set_ylabel(row_labels[row], fontsize=FONT)
         if len(col_labels) == len(results):
-            ax.set_title(col_labels[i], fontsize=9)
+            ax.set_title(col_labels[i], fontsize=FONT)
         elif row == 0 and col_labels:
-            ax.set_title(col_labels[col], fontsize=9)
+            ax.set_title(col_labels[col], fontsize=FONT)
         if insets:
             inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
             inset.imshow(np.asarray(insets[i]))
@@ -228,7 +233,7 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
             ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "
                           f"{r.seconds:.0f} s", fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=FONT + 2)
     fig.tight_layout()
     return fig
 
@@ -243,29 +248,35 @@ def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0)
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
     for ax, im, t in zip(axes[0], images, list(titles) + [""] * len(images)):
         ax.imshow(im)
-        ax.set_title(t, fontsize=9)
+        ax.set_title(t, fontsize=FONT)
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=FONT + 2)
     fig.tight_layout()
     return fig
 
 
 def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"), x: str = "step"):
-    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds'."""
+    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds'.
+
+    The legend sits below the panels, where it covers no curve.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(terms), figsize=(3.4 * len(terms), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.0 * len(terms), 3.6), squeeze=False)
     for ax, term in zip(axes[0], terms):
         for history, label in zip(histories, labels):
             # a term that is exactly 0 (content at step 0 from the content image) has no log
             ax.plot([h[x] for h in history], [h[term] if h[term] > 0 else np.nan for h in history],
                     label=label)
         ax.set_yscale("log")
-        ax.set_title(term)
-        ax.set_xlabel(x)
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+        ax.set_title(f"{term} loss" if term != "total" else "total loss", fontsize=FONT)
+        ax.set_xlabel(x, fontsize=FONT)
+        ax.set_ylabel("loss (log scale)", fontsize=FONT)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=FONT - 1,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
 
 
