@@ -39,7 +39,7 @@ FIGURES = {
     "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
                                     "04_pooling", "04_tv_weight", "04_network"],
     "05_one_content_many_styles": ["05_many_styles"],
-    "06_perceptual_controls": ["06_color", "06_masks", "06_coarse_to_fine",
+    "06_perceptual_controls": ["06_color", "06_masks", "06_masks_per_layer", "06_coarse_to_fine",
                                "06_coarse_to_fine_curves", "06_style_scale", "06_mixed_scales"],
     "07_style_representations": ["07_style_losses", "07_loss_curves"],
     "11_optimizers_and_speed": ["11_loss_vs_steps", "11_loss_vs_seconds", "11_equal_time"],
