@@ -47,7 +47,7 @@ FIGURES = {
                                        "08_speed_table"],
     "09_conditional_instance_norm": ["09_loss_history", "09_styles", "09_interpolation",
                                      "09_four_styles"],
-    "10_adain_arbitrary_style": ["10_loss_history", "10_unseen_styles", "10_alpha"],
+    "10_adain_arbitrary_style": ["10_adain_statistics", "10_loss_history", "10_unseen_styles", "10_alpha"],
 }
 
 
