@@ -66,10 +66,16 @@ def _positions(F, M):
     return F.cast(F.slice_axis(F.shape_array(M), axis=0, begin=2, end=3), "float32")
 
 
+def _gram_sums(F, X):
+    """(F F^T, H W) of an (N, C, H, W) batch: the Gram matrices before averaging, (N, C, C)."""
+    M = F.reshape(X, shape=(0, 0, -1))
+    return F.batch_dot(M, M, transpose_b=True), _positions(F, M)
+
+
 def gram(F, X):
     """Gram matrices F F^T / (H W) of an (N, C, H, W) batch, shape (N, C, C)."""
-    M = F.reshape(X, shape=(0, 0, -1))
-    return F.broadcast_div(F.batch_dot(M, M, transpose_b=True), _positions(F, M))
+    sums, n = _gram_sums(F, X)
+    return F.broadcast_div(sums, n)
 
 
 def masked_gram(F, X, mask):
@@ -92,10 +98,8 @@ def gram_loss(F, Y_hat, G, mask=None):
         return mean_square(F, F.broadcast_sub(masked_gram(F, Y_hat, mask), G))
     # mean((M M^T / n - G)^2) as mean((M M^T - n G)^2) / n^2: the same number, without
     # dividing the (N, C, C) product and back-propagating through that broadcast
-    M = F.reshape(Y_hat, shape=(0, 0, -1))
-    n = _positions(F, M)
-    raw = F.batch_dot(M, M, transpose_b=True)
-    return mean_square(F, F.broadcast_sub(raw, F.broadcast_mul(G, n))) / F.square(n)
+    sums, n = _gram_sums(F, Y_hat)
+    return mean_square(F, F.broadcast_sub(sums, F.broadcast_mul(G, n))) / F.square(n)
 
 
 def tv_loss(F, X):
