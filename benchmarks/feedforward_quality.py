@@ -4,8 +4,9 @@ For each test photo, at ``--size`` px (the training crop size by default), the n
 output is scored by its own training objective (content at relu2_2 against the photo,
 Gram matrices at relu1_2 ... relu4_3 against the painting at the run's ``style_size``, TV),
 and so is the image that ``stylize`` makes from the same photo with 50 L-BFGS evaluations
-on that objective; both are scored as delivered, 8-bit pixels (Johnson et al. report that their networks match 50 to 100 iterations
-of optimization). Also one forward pass at 512 px, the median of 5.
+on that objective (Johnson et al. report that their networks match 50 to 100 iterations of
+optimization); both are scored as delivered, 8-bit pixels, by ``time_to_quality.Scorer``.
+Also one forward pass at 512 px, the median of 5.
 
     python benchmarks/feedforward_quality.py RUN_FOLDER [--photos tubingen] [--size 128]
 """
@@ -21,23 +22,16 @@ import gluon_style as gs
 from gluon_style import johnson, training
 from gluon_style.checkpoints import read_checkpoint
 from gluon_style.image import load_image, resize
+from time_to_quality import Scorer
 
 
-def objective(model) -> dict:
-    """stylize settings of the network's training objective (the painting at style_size)."""
+def objective(model, photo) -> dict:
+    """stylize settings of the network's training objective for ``photo`` (the painting at
+    the run's style_size)."""
     c = model.config
     return dict(content_layers=johnson.CONTENT_LAYERS, style_layers=johnson.STYLE_LAYERS,
                 content_weight=c.content_weight, style_weight=c.style_weight,
-                tv_weight=c.tv_weight, pyramid=(), progress=False)
-
-
-def delivered_loss(model, photo, image) -> float:
-    """The objective's total for ``image`` as delivered (8-bit pixels), photo as content."""
-    c = model.config
-    _, history = gs.stylize(photo, c.styles[0], size=max(photo.size), steps=0, init=image,
-                            optimizer="normalized_gd", style_scale=c.style_size / max(photo.size),
-                            **objective(model))
-    return history[0]["total"]
+                tv_weight=c.tv_weight, style_scale=c.style_size / max(photo.size))
 
 
 def compare(model, photo_name: str, size: int, evaluations: int) -> tuple[float, float, tuple]:
@@ -45,12 +39,13 @@ def compare(model, photo_name: str, size: int, evaluations: int) -> tuple[float,
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
+    style, settings = model.config.styles[0], objective(model, photo)
+    score = Scorer(max(photo.size), content=photo, style=style, **settings)
     ours = model.apply(photo, size=max(photo.size))
-    optimized, _ = gs.stylize(photo, model.config.styles[0], size=max(photo.size),
-                              steps=evaluations, optimizer="lbfgs", init="content",
-                              style_scale=model.config.style_size / max(photo.size),
-                              **objective(model))
-    return delivered_loss(model, photo, ours), delivered_loss(model, photo, optimized), (w, h)
+    optimized, _ = gs.stylize(photo, style, size=max(photo.size), steps=evaluations,
+                              optimizer="lbfgs", init="content", pyramid=(), progress=False,
+                              **settings)
+    return score(ours), score(optimized), (w, h)
 
 
 def forward_seconds(model, photo, size: int = 512) -> float:

@@ -19,27 +19,17 @@ import statistics
 import time
 
 import gluon_style as gs
-import mxnet as mx
 import numpy as np
 from mxnet import autograd
 
-from gluon_style import gatys, levels
 from gluon_style.image import resized_shape
-from gluon_style.vgg import vgg19_features
-
-PAIR = ("tubingen", "vangogh_starry_night")
+from time_to_quality import PAIR, Scorer
 
 
 def bare_step(size: int, steps: int) -> float:
     """Median seconds of the objective's forward + backward + loss read, nothing else."""
-    c = gs.StyleConfig(content=PAIR[0], style=PAIR[1], size=size, pyramid=())
-    plan = levels.plan(c)
-    prepared = levels.prepare(c, plan, plan.styles)
-    net = vgg19_features(plan.layers, progress=False)
-    net.hybridize(static_alloc=True)
-    content_img, style_imgs = prepared.levels[-1]
-    C, objective = gatys._objective(c, plan, net, content_img, style_imgs, None, mx.cpu())
-    X = C.copy()
+    scorer = Scorer(size)   # the default objective on PAIR, single scale
+    objective, X = scorer.objective, scorer.photo.copy()
     X.attach_grad()
     seconds = []
     for _ in range(steps + 1):

@@ -56,17 +56,21 @@ def methods(size: int) -> dict[str, dict]:
 
 
 class Scorer:
-    """The default objective's total loss of a delivered (uint8) image at the full size."""
+    """An objective's total loss of a delivered (uint8) image at the full size: ``stylize``'s
+    objective for ``content``, ``style`` and ``settings`` (default: the default objective on
+    PAIR), built once. ``photo`` is the preprocessed content image it compares with."""
 
-    def __init__(self, size: int):
-        c = gs.StyleConfig(content=PAIR[0], style=PAIR[1], size=size, pyramid=())
+    def __init__(self, size: int, *, content=PAIR[0], style=PAIR[1], **settings):
+        c = gs.StyleConfig(content=content, style=style, size=size, **{"pyramid": (), **settings})
         plan = levels.plan(c)
         self.prepared = levels.prepare(c, plan, plan.styles)
-        net = vgg19_features(plan.layers, progress=False)
+        net = vgg19_features(plan.layers, pretrained=c.pretrained, pooling=c.pooling,
+                             vgg_weights=c.vgg_weights, normalized=c.normalized_vgg,
+                             progress=False)
         net.hybridize(static_alloc=True)
         content_img, style_imgs = self.prepared.levels[-1]
-        _, self.objective = gatys._objective(c, plan, net, content_img, style_imgs, None,
-                                             mx.cpu())
+        self.photo, self.objective = gatys._objective(c, plan, net, content_img, style_imgs,
+                                                      None, mx.cpu())
         self.shape = content_img.size[::-1]
 
     def __call__(self, image) -> float:
