@@ -20,24 +20,25 @@ from __future__ import annotations
 from gluon_style.vgg import layer_names, vgg_spec
 
 
-def conv(n: int, c_in: int, c_out: int, k: int, side: int) -> float:
-    """Forward FLOPs of a k x k convolution with a square side x side output."""
-    return 2.0 * n * c_out * side * side * c_in * k * k
+def conv(n: int, c_in: int, c_out: int, k: int, h: int, w: int | None = None) -> float:
+    """Forward FLOPs of a k x k convolution with an h x w output (square if w is None)."""
+    return 2.0 * n * c_out * h * (h if w is None else w) * c_in * k * k
 
 
-def vgg(n: int, side: int, last: str, grams: tuple[str, ...] = ()) -> tuple[float, float]:
-    """Forward FLOPs of VGG-19 up to ``last`` and of the Grams at ``grams``."""
+def vgg(n: int, shape: tuple[int, int], last: str,
+        grams: tuple[str, ...] = ()) -> tuple[float, float]:
+    """Forward FLOPs of VGG-19 on (H, W) inputs up to ``last``, and of the Grams at ``grams``."""
     _, channels = vgg_spec[19]
-    convs, gram, c_in = 0.0, 0.0, 3
+    (h, w), convs, gram, c_in = shape, 0.0, 0.0, 3
     for name in layer_names(19)[:layer_names(19).index(last) + 1]:
         if name.startswith("conv"):
             c_out = channels[int(name[4]) - 1]
-            convs += conv(n, c_in, c_out, 3, side)
+            convs += conv(n, c_in, c_out, 3, h, w)
             c_in = c_out
         elif name.startswith("pool"):
-            side //= 2
+            h, w = h // 2, w // 2
         if name in grams:
-            gram += 2.0 * n * c_in * c_in * side * side
+            gram += 2.0 * n * c_in * c_in * h * w
     return convs, gram
 
 
@@ -63,13 +64,13 @@ def train_step(kind: str, *, crop: int = 128, batch: int = 4) -> float:
     """FLOPs of one training step of ``kind`` ('johnson', 'cin' or 'adain')."""
     if kind in ("johnson", "cin"):
         first, rest = transform_net(batch, crop)
-        loss_convs, grams = vgg(batch, crop, "relu4_3",
+        loss_convs, grams = vgg(batch, (crop, crop), "relu4_3",
                                 grams=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
-        photo, _ = vgg(batch, crop, "relu2_2")
+        photo, _ = vgg(batch, (crop, crop), "relu2_2")
         return 2 * first + 3 * rest + 2 * loss_convs + 2 * grams + photo
     if kind == "adain":
         first, rest = decoder(batch, crop)
-        encoder, _ = vgg(batch, crop, "relu4_1")
+        encoder, _ = vgg(batch, (crop, crop), "relu4_1")
         # the stylized batch: forward + input gradient; photos and style crops: forward
         return 2 * first + 3 * rest + 2 * encoder + encoder + encoder
     raise ValueError(f"invalid kind {kind!r}; options are ('johnson', 'cin', 'adain')")

@@ -24,25 +24,17 @@ import statistics
 
 import gluon_style as gs
 from gluon_style.gatys import GATYS_STYLE_LAYERS
-from gluon_style.vgg import layer_names, vgg_spec
+from gluon_style.vgg import layer_names
+
+import flops
 
 
 def step_flops(H: int, W: int, layers) -> float:
+    """Forward plus input gradient of the convolutions and Gram matrices (flops.py)."""
     names = layer_names(19)
-    cut = max(names.index(n) for n in layers)
-    _, channels = vgg_spec[19]
-    flops, c_in, h, w = 0.0, 3, H, W
-    for name in names[: cut + 1]:
-        block = int(name[4])
-        if name.startswith("conv"):
-            k = channels[block - 1]
-            flops += 2 * (2 * 9 * c_in * k * h * w)        # forward + input gradient
-            c_in = k
-        elif name.startswith("pool"):
-            h, w = h // 2, w // 2
-        if name in GATYS_STYLE_LAYERS and name in layers:
-            flops += 2 * (2 * c_in * c_in * h * w)         # Gram forward + backward
-    return flops
+    last = max(layers, key=names.index)
+    convs, grams = flops.vgg(1, (H, W), last, grams=tuple(set(GATYS_STYLE_LAYERS) & set(layers)))
+    return 2 * (convs + grams)
 
 
 def cpu_name() -> str:
