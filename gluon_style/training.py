@@ -330,7 +330,7 @@ class Model:
         ctx = runtime.get_ctx(ctx)
         model = cls.build(config, ctx=ctx)
         load_network(folder, model.arch, model.net, ctx)
-        model.net.hybridize(static_alloc=True)   # memory planned once: ~3% a step (README)
+        model.net.hybridize(static_alloc=True)   # as in train
         return model
 
     def apply(self, content, *, size: int | None = 512, style=None,

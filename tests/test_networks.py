@@ -27,24 +27,28 @@ def test_instance_norm_by_hand():
     assert_allclose(block(mx.nd.array(x)).asnumpy(), expected, rtol=1e-4, atol=1e-4)
 
 
-def test_instance_normalize_gradient_by_hand():
+def _gradient_by_hand(x, g):
     # y = (x - m) / s per (sample, channel); for L = sum(g * y) the gradient is
     # dL/dx = (g - mean(g) - y * mean(g * y)) / s, means over the H x W positions.
+    y = _by_hand(x)
+    s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    mean = lambda a: a.mean(axis=(2, 3), keepdims=True)  # noqa: E731
+    return (g - mean(g) - y * mean(g * y)) / s
+
+
+def test_instance_normalize_gradient_by_hand():
     x, g = _x((2, 3, 4, 5), 3), _x((2, 3, 4, 5), 4)
     X = mx.nd.array(x)
     X.attach_grad()
     with autograd.record():
         loss = (blocks.instance_normalize(mx.nd, X) * mx.nd.array(g)).sum()
     loss.backward()
-    y = _by_hand(x)
-    s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
-    mean = lambda a: a.mean(axis=(2, 3), keepdims=True)  # noqa: E731
-    assert_allclose(X.grad.asnumpy(), (g - mean(g) - y * mean(g * y)) / s, rtol=1e-3, atol=1e-4)
+    assert_allclose(X.grad.asnumpy(), _gradient_by_hand(x, g), rtol=1e-3, atol=1e-4)
 
 
 def test_batchnorm_instance_norm_gradient_by_hand():
     # blocks.instance_norm (BatchNorm of the batch seen as N*C channels) must give instance
-    # norm's own gradient, the same formula as above, times the per-(sample, channel) scale
+    # norm's own gradient (_gradient_by_hand) for the output gradient times the scale
     x, g = _x((2, 3, 4, 5), 3), _x((2, 3, 4, 5), 4)
     scale = np.array([1.0, 2.0, 0.5, -1.0, 3.0, 0.25], np.float32)
     X = mx.nd.array(x)
@@ -54,12 +58,8 @@ def test_batchnorm_instance_norm_gradient_by_hand():
                                  *blocks.scratch(X, channels=[3]))
         loss = (y * mx.nd.array(g)).sum()
     loss.backward()
-    gs = g * scale.reshape(2, 3, 1, 1)
-    y_hat = _by_hand(x)
-    s = np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
-    mean = lambda a: a.mean(axis=(2, 3), keepdims=True)  # noqa: E731
-    assert_allclose(y.asnumpy(), y_hat * scale.reshape(2, 3, 1, 1), rtol=1e-4, atol=1e-4)
-    assert_allclose(X.grad.asnumpy(), (gs - mean(gs) - y_hat * mean(gs * y_hat)) / s,
+    assert_allclose(y.asnumpy(), _by_hand(x) * scale.reshape(2, 3, 1, 1), rtol=1e-4, atol=1e-4)
+    assert_allclose(X.grad.asnumpy(), _gradient_by_hand(x, g * scale.reshape(2, 3, 1, 1)),
                     rtol=1e-3, atol=1e-4)
 
 
