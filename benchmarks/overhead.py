@@ -4,10 +4,8 @@ The bare step is the objective's forward and backward pass to the image and read
 loss (what every optimizer must do). Against it, in one process and alternated: a step of
 ``stylize`` with normalized GD, with Adam, and an L-BFGS loss evaluation (each the median
 difference of consecutive history timestamps, so it includes the update, the best-image
-copy, the history record and, for L-BFGS, the copies to and from float64 NumPy and scipy's
-L-BFGS-B itself). Default objective, Tubingen / The Starry Night, ``--size`` px, no pyramid.
-Last, scipy's L-BFGS-B alone on a quadratic of the same size, with and without the pixel
-bounds, which is the part of the L-BFGS overhead no change to this package can remove.
+copy, the history record and, for L-BFGS, its two-loop recursion, projection and line-search
+bookkeeping). Default objective, Tubingen / The Starry Night, ``--size`` px, no pyramid.
 
     python benchmarks/overhead.py [--size 512] [--steps 8] [--repeats 3]
 """
@@ -19,10 +17,8 @@ import statistics
 import time
 
 import gluon_style as gs
-import numpy as np
 from mxnet import autograd
 
-from gluon_style.image import resized_shape
 from time_to_quality import PAIR, Scorer
 
 
@@ -50,29 +46,6 @@ def stylize_step(size: int, steps: int, optimizer: str) -> float:
     return statistics.median(b["seconds"] - a["seconds"] for a, b in zip(h[1:-1], h[2:-1]))
 
 
-def scipy_alone(n: int, *, bounded: bool, evaluations: int = 20) -> float:
-    """Median seconds per evaluation that scipy's L-BFGS-B spends on its own."""
-    from scipy.optimize import Bounds, minimize
-
-    rng = np.random.default_rng(0)
-    a, b = rng.random(n) + 0.5, rng.random(n)
-    spent, stamps = [], []
-
-    def fun(x):
-        tic = time.perf_counter()
-        stamps.append(tic)
-        d = x - b
-        value, grad = 0.5 * float(np.dot(a * d, d)), a * d
-        spent.append(time.perf_counter() - tic)
-        return value, grad
-
-    bounds = Bounds(np.full(n, -2.0), np.full(n, 2.0)) if bounded else None
-    minimize(fun, np.zeros(n), jac=True, method="L-BFGS-B", bounds=bounds,
-             options=dict(maxiter=evaluations, maxfun=evaluations, ftol=0.0, gtol=0.0))
-    gaps = [t1 - t0 - s for t0, t1, s in zip(stamps[1:], stamps[2:], spent[1:])]
-    return statistics.median(gaps)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
@@ -95,11 +68,6 @@ def main() -> None:
     for name in ("normalized_gd", "adam", "lbfgs"):
         print(f"{name:14s} {med[name]:.3f} s vs bare {med['bare']:.3f} s: "
               f"{100 * (med[name] / med['bare'] - 1):+.1f}% outside the network", flush=True)
-    n = 3 * int(np.prod(resized_shape(gs.load_image(PAIR[0]).size, args.size)))
-    for bounded in (True, False):
-        s = scipy_alone(n, bounded=bounded)
-        print(f"scipy L-BFGS-B alone, n={n}, {'with' if bounded else 'without'} bounds: "
-              f"{1000 * s:.1f} ms per evaluation = {100 * s / med['bare']:.1f}% of a bare step")
 
 
 if __name__ == "__main__":

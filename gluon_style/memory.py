@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from . import runtime
+from .optimizers import HISTORY
 from .vgg import layer_names, layer_table
 
 DEFAULT_LAYERS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -15,7 +16,9 @@ DEFAULT_LAYERS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_
 # round up, so the estimate errs on the safe side.
 MEMORY_BASE_BYTES = 0.5 * 2**30
 MEMORY_PER_ACTIVATION_BYTE = 2.1
-LBFGS_HISTORY_VECTORS = 25   # scipy's 10 (s, y) pairs and its work arrays, float64
+# L-BFGS's image-sized float32 arrays: its (s, y) pairs, the bounds, and about eight more
+# (the last image and gradient, the direction, the free mask, temporaries).
+LBFGS_HISTORY_VECTORS = 2 * HISTORY + 10
 
 
 def _activations(shape, layers) -> int:
@@ -35,7 +38,7 @@ def estimate_memory(*, shape: tuple[int, int], layers=DEFAULT_LAYERS,
     """
     content = MEMORY_PER_ACTIVATION_BYTE * 4 * _activations(shape, layers)
     style = max([4 * _activations(s, layers) for s in style_shapes], default=0)
-    extra = LBFGS_HISTORY_VECTORS * 3 * shape[0] * shape[1] * 8 if optimizer == "lbfgs" else 0
+    extra = LBFGS_HISTORY_VECTORS * 3 * shape[0] * shape[1] * 4 if optimizer == "lbfgs" else 0
     return int(MEMORY_BASE_BYTES + max(content, style) + extra)
 
 

@@ -10,10 +10,11 @@ evaluations, line-search trials included), so the methods compare at equal cost.
   the average change of a normalized pixel per step whatever the loss weights; lr is
   multiplied by ``lr_decay`` every ``lr_decay_every`` steps.
 * ``'adam'`` (Kingma and Ba 2015) with bias correction, same lr schedule.
-* ``'lbfgs'``: scipy's L-BFGS-B within the valid pixel range, as Gatys et al. used L-BFGS.
+* ``'lbfgs'``: L-BFGS projected onto the valid pixel range, as Gatys et al. used L-BFGS.
 """
 from __future__ import annotations
 
+import collections
 import math
 
 import mxnet as mx
@@ -22,6 +23,9 @@ import numpy as np
 OPTIMIZERS = ("normalized_gd", "adam", "lbfgs")
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 GRAD_EPS = 1e-8   # keeps normalized GD finite at a zero gradient
+HISTORY = 10      # L-BFGS (s, y) pairs kept, the default of scipy and PyTorch
+ARMIJO = 1e-4     # L-BFGS sufficient decrease (Nocedal and Wright's c1)
+CURVATURE_EPS = 1e-10   # an (s, y) pair is kept only if s.y > CURVATURE_EPS * y.y
 
 
 def minimize(X, evaluate, *, optimizer: str, steps: int, lr: float, lr_decay: float = 1.0,
@@ -83,48 +87,86 @@ def _descend(X, evaluate, *, adam: bool, steps, lr, lr_decay, lr_decay_every, on
     return False
 
 
-class _Budget(Exception):
-    """Raised inside scipy's objective when the evaluation budget is spent."""
-
-
 def _lbfgs(X, evaluate, *, steps: int, lr: float, bounds, on_step) -> bool:
-    """scipy's L-BFGS-B over X's pixels, ``steps`` + 1 loss evaluations at most.
+    """Projected L-BFGS over X's pixels, in float32, ``steps`` + 1 evaluations at most.
 
-    L-BFGS-B's first step with bounds is x - g, so its size depends on the loss's scale
-    (with small weights it can be too small to register in float32). The objective handed
-    to scipy is therefore the loss times lr / mean|g_0|: the first step changes a pixel by
-    lr on average, as in normalized gradient descent; later steps follow L-BFGS's own
-    curvature estimate, which a constant factor does not change. The image crosses between
-    float64 (scipy) and float32 (MXNet) once per evaluation, one copy each way.
-    Returns True if ``evaluate`` asked to stop.
+    A search direction from the last ``HISTORY`` (s, y) pairs by the two-loop recursion
+    (Nocedal and Wright, Alg. 7.4), over the pixels free to move: a pixel on a bound whose
+    gradient pushes it outward stays there. Trial points are projected onto the bounds, and
+    accepted on sufficient decrease (Armijo), else the step shrinks by quadratic
+    interpolation. The first step, with no curvature known yet, changes a pixel by ``lr`` on
+    average, as in normalized gradient descent; later ones start at 1, L-BFGS's own scale.
+    The vectors are NumPy arrays: on the CPU its dot products and updates took 0.04-0.1 ms
+    at 512 px against 1-3 ms for NDArray operations (benchmarks/lbfgs.py); the image and
+    gradient cross once per evaluation. Returns True if ``evaluate`` asked to stop.
     """
-    from scipy.optimize import Bounds, minimize as scipy_minimize
+    lo, hi = (None, None) if bounds is None else (np.asarray(b, np.float32) for b in bounds)
+    clip = (lambda x: x) if bounds is None else (lambda x: np.clip(x, lo, hi))
 
-    count, scale, stopped = 0, None, False
+    def at(x):
+        X[:] = x
+        f, stop = evaluate(count, None)
+        return f, X.grad.asnumpy(), stop
 
-    def fun(x):
-        nonlocal count, scale, stopped
-        if count > steps:
-            raise _Budget
-        X[:] = mx.nd.array(x.reshape(X.shape), ctx=X.context, dtype="float32")
-        total, stopped = evaluate(count, None)
-        g = X.grad.asnumpy().astype(np.float64).ravel()
-        if scale is None:
-            scale = lr / max(np.abs(g).mean(), 1e-30)
-        if count and on_step is not None:
-            on_step()
-        if stopped:
-            raise _Budget
-        count += 1
-        return scale * total, scale * g
-
-    lo, hi = ((np.full(X.size, -np.inf), np.full(X.size, np.inf)) if bounds is None
-              else (np.ravel(bounds[0]), np.ravel(bounds[1])))
-    x0 = np.clip(X.asnumpy().astype(np.float64).ravel(), lo, hi)
-    try:
-        # ftol = gtol = 0: run until the budget is spent (or the line search gives up).
-        scipy_minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=Bounds(lo, hi),
-                       options=dict(maxiter=steps + 1, maxfun=steps + 1, ftol=0.0, gtol=0.0))
-    except _Budget:
-        pass
+    count, x = 0, clip(X.asnumpy())
+    f, g, stopped = at(x)
+    count, pairs = 1, collections.deque(maxlen=HISTORY)
+    while count <= steps and not stopped:
+        free = _free(x, g, lo=lo, hi=hi)
+        d = -free * _two_loop(free * g, pairs)
+        slope = _dot(g, d)
+        if not pairs or slope >= 0:   # no curvature yet, or not a descent direction
+            pairs.clear()
+            d, t = -free * g, lr / max(float(np.abs(g).mean()), 1e-30)
+            slope = _dot(g, d)
+        else:
+            t = 1.0
+        if slope == 0:   # every pixel pinned or a zero gradient: nothing can decrease
+            break
+        while count <= steps and not stopped:   # backtracking on the projected path
+            x_new = clip(x + np.float32(t) * d)
+            f_new, g_new, stopped = at(x_new)
+            count += 1
+            if on_step is not None:
+                on_step()
+            s = x_new - x
+            if f_new <= f + ARMIJO * _dot(g, s):
+                y = g_new - g
+                if _dot(s, y) > CURVATURE_EPS * _dot(y, y):
+                    pairs.append((s, y, 1.0 / _dot(s, y)))
+                x, f, g = x_new, f_new, g_new
+                break
+            t = _shrink(t, f=f, f_new=f_new, slope=slope)
     return stopped
+
+
+def _two_loop(q, pairs):
+    """H q for L-BFGS's inverse-Hessian estimate H from ``pairs`` of (s, y, 1 / s.y)."""
+    q, alphas = q.copy(), []
+    for s, y, rho in reversed(pairs):
+        alphas.append(rho * _dot(s, q))
+        q -= np.float32(alphas[-1]) * y
+    if pairs:
+        s, y, _ = pairs[-1]
+        q *= np.float32(_dot(s, y) / _dot(y, y))   # H0 = gamma I, scaled to the latest curvature
+    for (s, y, rho), alpha in zip(pairs, reversed(alphas)):
+        q += np.float32(alpha - rho * _dot(y, q)) * s
+    return q
+
+
+def _free(x, g, *, lo, hi):
+    """1 where a pixel may move, 0 where it sits on a bound and the gradient pushes it out."""
+    if lo is None:
+        return np.ones_like(x)
+    return 1 - ((x <= lo) & (g > 0) | (x >= hi) & (g < 0)).astype(x.dtype)
+
+
+def _shrink(t: float, *, f: float, f_new: float, slope: float) -> float:
+    """The minimizer of the parabola through f, slope and f_new at t, kept in [t/10, t/2]."""
+    curve = f_new - f - slope * t
+    guess = -slope * t * t / (2 * curve) if curve > 0 else 0.5 * t
+    return min(max(guess, 0.1 * t), 0.5 * t)
+
+
+def _dot(a, b) -> float:
+    return float(np.dot(a.ravel(), b.ravel()))

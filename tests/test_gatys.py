@@ -309,7 +309,7 @@ def test_memory_estimate_grows_with_pixels_and_lbfgs_history():
     assert (large - memory.MEMORY_BASE_BYTES) == pytest.approx(
         4 * (small - memory.MEMORY_BASE_BYTES), rel=0.01)
     extra = memory.estimate_memory(shape=(384, 512), optimizer="lbfgs") - small
-    assert extra == memory.LBFGS_HISTORY_VECTORS * 3 * 384 * 512 * 8
+    assert extra == memory.LBFGS_HISTORY_VECTORS * 3 * 384 * 512 * 4
     shallow = memory.estimate_memory(shape=(384, 512), layers=("relu1_1",))
     assert shallow < small
 

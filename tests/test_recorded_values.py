@@ -16,6 +16,11 @@ first loss matched the old entry to 2e-7 and every gradient to 1e-3, except thos
 parameters whose exact gradient is zero (conv biases and shifts that an instance norm
 removes), which are rounding noise in both versions. Adam's first step moves each weight by
 about lr whatever its gradient's size, so that noise grew to 0.4% by the third loss.
+
+The two L-BFGS entries (``lbfgs_noise_avg_normalized``, ``mean_cov_lbfgs``), when the
+package's own projected L-BFGS replaced scipy's L-BFGS-B (issue 22): a different line search,
+so only the first evaluations agree with the old entries (to 1e-6: three of seven and two of
+five; the last losses were 5.76 and 10712.5, now 5.67 and 10720.4).
 """
 import json
 import sys
@@ -88,13 +93,16 @@ def test_training_gives_the_recorded_values(name, tmp_path):
     _compare(train_values(name, tmp_path), json.loads(RECORDED.read_text())["train"][name])
 
 
-if __name__ == "__main__":  # record (only where the math is meant to stay the same)
+if __name__ == "__main__":  # record all, or the entries named (where the math is meant to change)
     import tempfile
 
     import gluon_style  # noqa: F401  (threads before mxnet)
 
-    values = {"stylize": {n: stylize_values(n) for n in sorted(STYLIZE)}, "train": {}}
-    for n in sorted(TRAIN):
+    names = sys.argv[1:] or [*STYLIZE, *TRAIN]   # record again only the entries named
+    values = json.loads(RECORDED.read_text()) if sys.argv[1:] else {"stylize": {}, "train": {}}
+    for n in sorted(set(names) & set(STYLIZE)):
+        values["stylize"][n] = stylize_values(n)
+    for n in sorted(set(names) & set(TRAIN)):
         with tempfile.TemporaryDirectory() as tmp:
             values["train"][n] = train_values(n, tmp)
     RECORDED.write_text(json.dumps(values, indent=1) + "\n")
