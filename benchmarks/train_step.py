@@ -13,7 +13,17 @@ batch 4 meets:
 Part 2 runs ``training.train`` for each kind and reports the median seconds of a
 step after the first two (which build the graphs).
 
-    python benchmarks/train_step.py [--crop 128] [--batch-size 4] [--steps 8] [--kinds johnson,cin,adain]
+Part 3 measures two ways of issue 22 item 4 before building them:
+
+* batching the style targets: AdaIN's encoder on the photos and on the style crops as two
+  batches of N (the package) vs one batch of 2N, forward only (no gradient is needed);
+* hybridizing the whole step: a step's cost outside the compiled graphs (Python, operator
+  dispatch, the optimizer's update calls) does not grow with the crop, so the same step at
+  crop 32, batch 1 (the smallest crop the networks take) bounds what one graph for the whole
+  step could save.
+
+    python benchmarks/train_step.py [--crop 128] [--batch-size 4] [--steps 8]
+                                    [--kinds johnson,cin,adain] [--parts 1,2,3]
 """
 from __future__ import annotations
 
@@ -125,15 +135,55 @@ def part2(kinds, *, crop: int, batch: int, steps: int) -> None:
               f"(min {min(seconds):.2f}, max {max(seconds):.2f})", flush=True)
 
 
+def part3(*, crop: int, batch: int, steps: int) -> None:
+    from gluon_style.adain import ENCODER_LAYERS
+    from gluon_style.vgg import vgg_features
+
+    encoder = vgg_features(list(ENCODER_LAYERS), num_layers=19, normalized=True, progress=False)
+    encoder.hybridize(static_alloc=True)
+    X, S = (mx.nd.random.uniform(shape=(batch, 3, crop, crop)) for _ in range(2))
+    both = mx.nd.concat(X, S, dim=0)
+    runs = {"two batches": lambda: [encoder(X), encoder(S)], "one batch": lambda: encoder(both)}
+    times = {name: [] for name in runs}
+    for _ in range(11):
+        for name, run in runs.items():
+            tic = time.perf_counter()
+            run()
+            mx.nd.waitall()
+            times[name].append(time.perf_counter() - tic)
+    two, one = (1000 * statistics.median(times[n][1:]) for n in runs)
+    print(f"\nAdaIN encoder on {batch} photos and {batch} style crops at {crop}px: two batches "
+          f"{two:.1f} ms, one batch of {2 * batch} {one:.1f} ms ({two / one:.2f}x)")
+    for kind in ("johnson", "adain"):
+        step = {}
+        for c, b in ((32, 1), (crop, batch)):
+            with tempfile.TemporaryDirectory() as out:
+                _, history = training.train(kind=kind, styles=("vangogh_starry_night",), crop=c,
+                                            batch_size=b, steps=steps, out_dir=out,
+                                            checkpoint_every=10 ** 6, progress=False)
+            step[c] = statistics.median(
+                [b2["seconds"] - a["seconds"] for a, b2 in zip(history, history[1:])][1:])
+        print(f"  {kind} step at crop 32, batch 1: {1000 * step[32]:.1f} ms = "
+              f"{100 * step[32] / step[crop]:.1f}% of the crop {crop}, batch {batch} step "
+              f"({step[crop]:.3f} s): the most one graph for the whole step could save",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--kinds", default="johnson,cin,adain")
+    parser.add_argument("--parts", default="1,2,3")
     args = parser.parse_args()
-    part1(args.batch_size, args.crop)
-    part2(args.kinds.split(","), crop=args.crop, batch=args.batch_size, steps=args.steps)
+    parts = args.parts.split(",")
+    if "1" in parts:
+        part1(args.batch_size, args.crop)
+    if "2" in parts:
+        part2(args.kinds.split(","), crop=args.crop, batch=args.batch_size, steps=args.steps)
+    if "3" in parts:
+        part3(crop=args.crop, batch=args.batch_size, steps=args.steps)
 
 
 if __name__ == "__main__":
