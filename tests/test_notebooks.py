@@ -34,7 +34,7 @@ TINY = {
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
     "02_gatys_style_transfer": ["02_result", "02_loss_curves", "02_snapshots"],
-    "02a_build_it_yourself": ["02a_gram", "02a_gradient", "02a_result"],
+    "02a_build_it_yourself": ["02a_gram", "02a_gradient", "02a_result", "02a_style_per_layer"],
     "03_reconstructions": ["03_content_reconstructions", "03_style_reconstructions"],
     "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
                                     "04_pooling", "04_tv_weight", "04_network"],
