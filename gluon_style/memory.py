@@ -16,9 +16,9 @@ DEFAULT_LAYERS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_
 # round up, so the estimate errs on the safe side.
 MEMORY_BASE_BYTES = 0.5 * 2**30
 MEMORY_PER_ACTIVATION_BYTE = 2.1
-# L-BFGS's image-sized float32 arrays: its (s, y) pairs, the bounds, and about eight more
-# (the last image and gradient, the direction, the free mask, temporaries).
-LBFGS_HISTORY_VECTORS = 2 * HISTORY + 10
+# L-BFGS's image-sized float32 arrays: its (s, y) pairs, the two bounds, and about ten more
+# (the image and gradient before and after a step, the direction, the free mask, temporaries).
+LBFGS_HISTORY_VECTORS = 2 * HISTORY + 12
 
 
 def _activations(shape, layers) -> int:

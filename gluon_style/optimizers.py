@@ -30,12 +30,13 @@ CURVATURE_EPS = 1e-10   # an (s, y) pair is kept only if s.y > CURVATURE_EPS * y
 
 def minimize(X, evaluate, *, optimizer: str, steps: int, lr: float, lr_decay: float = 1.0,
              lr_decay_every: int = 50, bounds=None, on_step=None, stop=None):
-    """Optimize ``X`` with ``steps`` gradient evaluations; returns (image, how it ended).
+    """Optimize ``X`` with ``steps`` updates; returns (image, how it ended).
 
     ``how`` is 'done', 'stopped' (``stop(X)`` returned True) or 'interrupted' (Ctrl-C).
     The image is the last one for a finished gradient-descent run and the lowest-loss one
     seen otherwise (L-BFGS's last evaluation may be a rejected line-search trial).
-    ``bounds`` = (lo, hi) arrays of X's shape for L-BFGS; ``on_step()`` after each update.
+    ``bounds`` = (lo, hi) arrays of X's shape for L-BFGS; ``on_step()`` after each update
+    (L-BFGS: after each evaluation but the first, line-search trials included).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"invalid optimizer {optimizer!r}; options are {OPTIMIZERS}")
@@ -62,11 +63,11 @@ def minimize(X, evaluate, *, optimizer: str, steps: int, lr: float, lr_decay: fl
         return best[1], "interrupted"
 
 
-def _descend(X, evaluate, *, adam: bool, steps, lr, lr_decay, lr_decay_every, on_step) -> bool:
+def _descend(X, track, *, adam: bool, steps, lr, lr_decay, lr_decay_every, on_step) -> bool:
     """Normalized GD or Adam; a final evaluation of the last image. True if asked to stop."""
     m = v = None
     for step in range(steps):
-        _, stop = evaluate(step, lr)
+        _, stop = track(step, lr)
         if stop:
             return True
         g = X.grad
@@ -83,54 +84,58 @@ def _descend(X, evaluate, *, adam: bool, steps, lr, lr_decay, lr_decay_every, on
             lr *= lr_decay
         if on_step is not None:
             on_step()
-    evaluate(steps, lr, gradient=False)  # the final image, after the last update
+    track(steps, lr, gradient=False)  # the final image, after the last update
     return False
 
 
-def _lbfgs(X, evaluate, *, steps: int, lr: float, bounds, on_step) -> bool:
+def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
     """Projected L-BFGS over X's pixels, in float32, ``steps`` + 1 evaluations at most.
 
     A search direction from the last ``HISTORY`` (s, y) pairs by the two-loop recursion
     (Nocedal and Wright, Alg. 7.4), over the pixels free to move: a pixel on a bound whose
     gradient pushes it outward stays there. Trial points are projected onto the bounds, and
-    accepted on sufficient decrease (Armijo), else the step shrinks by quadratic
-    interpolation. The first step, with no curvature known yet, changes a pixel by ``lr`` on
-    average, as in normalized gradient descent; later ones start at 1, L-BFGS's own scale.
-    The vectors are NumPy arrays: on the CPU its dot products and updates took 0.04-0.1 ms
-    at 512 px against 1-3 ms for NDArray operations (benchmarks/lbfgs.py); the image and
-    gradient cross once per evaluation. Returns True if ``evaluate`` asked to stop.
+    accepted on sufficient decrease (Armijo, along the projected step), else the step
+    shrinks by quadratic interpolation. With no curvature known (the first step, or a
+    restart after a direction that does not descend) the step moves a free pixel by ``lr``
+    on average before clipping, as normalized gradient descent does; otherwise it starts at
+    1, L-BFGS's own scale. So ``lr`` sets the first step, and through the first (s, y) pair
+    the scale of the next ones. ``track(step, lr)`` -> (loss at X, whether to stop) fills
+    X.grad; ``on_step()`` after every evaluation but the first. The vectors are NumPy arrays:
+    on the CPU their dot products and updates took 0.04-0.1 ms at 512 px against 1-3 ms as
+    NDArray operations (benchmarks/lbfgs.py). Returns True if asked to stop.
     """
     lo, hi = (None, None) if bounds is None else (np.asarray(b, np.float32) for b in bounds)
     clip = (lambda x: x) if bounds is None else (lambda x: np.clip(x, lo, hi))
 
-    def at(x):
+    def at(x, count):
+        """Loss, gradient and stop request at x, evaluation number ``count``."""
         X[:] = x
-        f, stop = evaluate(count, None)
+        f, stop = track(count, None)
         return f, X.grad.asnumpy(), stop
 
-    count, x = 0, clip(X.asnumpy())
-    f, g, stopped = at(x)
+    x = clip(X.asnumpy())
+    f, g, stopped = at(x, 0)
     count, pairs = 1, collections.deque(maxlen=HISTORY)
     while count <= steps and not stopped:
         free = _free(x, g, lo=lo, hi=hi)
         d = -free * _two_loop(free * g, pairs)
-        slope = _dot(g, d)
-        if not pairs or slope >= 0:   # no curvature yet, or not a descent direction
+        t = 1.0
+        if not pairs or _dot(g, d) >= 0:   # no curvature yet, or not a descent direction
             pairs.clear()
-            d, t = -free * g, lr / max(float(np.abs(g).mean()), 1e-30)
-            slope = _dot(g, d)
-        else:
-            t = 1.0
+            d = -free * g
+            t = lr / max(float(np.abs(d).mean()), 1e-30)
+        slope = _dot(g, d)
         if slope == 0:   # every pixel pinned or a zero gradient: nothing can decrease
             break
         while count <= steps and not stopped:   # backtracking on the projected path
             x_new = clip(x + np.float32(t) * d)
-            f_new, g_new, stopped = at(x_new)
+            f_new, g_new, stopped = at(x_new, count)
             count += 1
             if on_step is not None:
                 on_step()
             s = x_new - x
-            if f_new <= f + ARMIJO * _dot(g, s):
+            descent = _dot(g, s)   # < 0 unless clipping removed the step's downhill part
+            if descent < 0 and f_new <= f + ARMIJO * descent:
                 y = g_new - g
                 if _dot(s, y) > CURVATURE_EPS * _dot(y, y):
                     pairs.append((s, y, 1.0 / _dot(s, y)))

@@ -7,13 +7,16 @@ from numpy.testing import assert_allclose
 from gluon_style import optimizers
 
 
-def _quadratic(c, seen):
-    """``evaluate`` for sum((X - c)^2), recording every (loss, image) it is asked for."""
+def _quadratic(c, seen, steps=None):
+    """``evaluate`` for sum((X - c)^2), recording every (loss, image) it is asked for (and
+    the step numbers it was given, in ``steps``)."""
     def evaluate(X, step, lr, gradient=True):
         with autograd.record():
             L = ((X - c) ** 2).sum()
         L.backward()
         seen.append((float(L.asscalar()), X.asnumpy()))
+        if steps is not None:
+            steps.append(step)
         return seen[-1][0]
     return evaluate
 
@@ -55,15 +58,17 @@ def test_shrink_by_hand():
 
 
 def test_first_step_then_exact_backtrack_on_a_quadratic():
-    """sum((X - c)^2) from 0 with lr = mean|g0| = 4: the first trial is X = 2c (no decrease),
-    the parabola through it is the loss itself, so the second trial is c, the minimum, where
-    the gradient is 0 and the run ends: three evaluations."""
+    """sum((X - c)^2) from 0, c = (1, 2, 3), with lr = 8 = 2 mean|g0|: the first trial is
+    X = 4c (the loss rises from 14 to 126); the parabola through it is the loss itself, so
+    the second trial is at a quarter of the first step (halving would give 2c), X = c, the
+    minimum, where the gradient is 0 and the run ends: three evaluations."""
     c = mx.nd.array(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1))
     seen = []
     best, how = optimizers.minimize(mx.nd.zeros((1, 3, 1, 1)), _quadratic(c, seen),
-                                    optimizer="lbfgs", steps=10, lr=4.0)
+                                    optimizer="lbfgs", steps=10, lr=8.0)
     assert how == "done" and len(seen) == 3
-    assert_allclose(seen[1][1].ravel(), [2, 4, 6], rtol=1e-6)
+    assert_allclose([loss for loss, _ in seen[:2]], [14, 126], rtol=1e-6)
+    assert_allclose(seen[1][1].ravel(), [4, 8, 12], rtol=1e-6)
     assert_allclose(seen[2][1].ravel(), [1, 2, 3], rtol=1e-6)
     assert_allclose(best.asnumpy().ravel(), [1, 2, 3], rtol=1e-6)
 
@@ -86,3 +91,27 @@ def test_first_step_moves_a_pixel_by_lr_on_average_then_converges():
     assert_allclose(np.abs(seen[1][1] - seen[0][1]).mean(), 0.05, rtol=1e-5)
     assert min(s[0] for s in seen) < 1e-8 * seen[0][0]
     assert_allclose(best.asnumpy(), c.asnumpy(), atol=1e-4)
+
+
+def test_budget_ends_inside_a_line_search_with_evaluations_numbered_in_order():
+    """With a first step far too long every trial is rejected: the budget of steps + 1 = 4
+    evaluations ends inside the line search, numbered 0, 1, 2, 3; the best image is the
+    start, and each trial's step is 1/10 of the previous (the lower clamp of the parabola)."""
+    c = mx.nd.array(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1))
+    seen, steps = [], []
+    best, how = optimizers.minimize(mx.nd.zeros((1, 3, 1, 1)), _quadratic(c, seen, steps),
+                                    optimizer="lbfgs", steps=3, lr=4e4)
+    assert how == "done" and steps == [0, 1, 2, 3]
+    assert_allclose(best.asnumpy(), 0.0)
+    trial_steps = [np.abs(image).mean() for _, image in seen[1:]]
+    assert_allclose(trial_steps, [4e4, 4e3, 4e2], rtol=1e-5)
+
+
+def test_stop_on_a_rejected_trial_returns_the_best_image():
+    c = mx.nd.array(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1))
+    seen = []
+    best, how = optimizers.minimize(mx.nd.zeros((1, 3, 1, 1)), _quadratic(c, seen),
+                                    optimizer="lbfgs", steps=10, lr=4e4,
+                                    stop=lambda X: len(seen) == 2)
+    assert how == "stopped" and len(seen) == 2 and seen[1][0] > seen[0][0]
+    assert_allclose(best.asnumpy(), 0.0)   # the start, not the rejected trial in X

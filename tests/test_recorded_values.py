@@ -19,8 +19,9 @@ about lr whatever its gradient's size, so that noise grew to 0.4% by the third l
 
 The two L-BFGS entries (``lbfgs_noise_avg_normalized``, ``mean_cov_lbfgs``), when the
 package's own projected L-BFGS replaced scipy's L-BFGS-B (issue 22): a different line search,
-so only the first evaluations agree with the old entries (to 1e-6: three of seven and two of
-five; the last losses were 5.76 and 10712.5, now 5.67 and 10720.4).
+so only the first evaluations agree with the old entries (to 1e-6: three of seven and one of
+five, whose first step is now sized on the pixels free to move; the last losses were 5.76
+and 10712.5, now 5.67 and 10720.4).
 """
 import json
 import sys
