@@ -1,0 +1,90 @@
+"""A long Johnson training run, measured on held-out photos as it goes (issue 20).
+
+Trains in stretches of ``--every`` steps (each resumes the run's checkpoint exactly), and
+after each one scores the network against 50 L-BFGS evaluations on the held-out photos
+(``feedforward_quality.compare``: delivered 8-bit images, the network's own objective, at
+the crop size), and records the norms of the network's parameters by kind (conv weights,
+conv biases, norm scales and shifts), to see a drift before a collapse. One JSON line per
+stretch goes to ``RUN/monitor.jsonl``, which a resumed run extends. SIGTERM and Ctrl-C
+save a checkpoint at the current step, so stopping loses nothing.
+
+    python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
+        [--photos tubingen] [--style vangogh_starry_night]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet loads)
+import numpy as np
+
+from gluon_style import training
+from gluon_style.checkpoints import read_checkpoint
+from feedforward_quality import compare
+
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "beach_city", "columns",
+          "golden_gate_fog", "rainier", "flowers")   # the pilot's; Tubingen held out
+
+
+def norms(net) -> dict:
+    """Root-sum-square of the network's parameters, grouped by the end of their names."""
+    sums = defaultdict(float)
+    for name, p in net.collect_params().items():
+        kind = name.rsplit("_", 1)[-1]   # weight, bias, gamma, beta
+        sums[kind] += float((p.data().astype("float64") ** 2).sum().asscalar())
+    return {k: round(v ** 0.5, 4) for k, v in sorted(sums.items())}
+
+
+def stretch(args, until: int, log: Path) -> bool:
+    """Train up to ``until`` steps and record one line; False if the run was interrupted."""
+    tic = time.perf_counter()
+    model, history = training.train(
+        kind="johnson", styles=(args.style,), content=PHOTOS, out_dir=args.run, crop=args.crop,
+        batch_size=4, steps=until, lr=args.lr, checkpoint_every=100, progress=False)
+    step = read_checkpoint(Path(args.run))["step"]
+    recent = history[-args.every:]
+    line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
+            "train_total_mean": float(np.mean([h["total"] for h in recent])),
+            "train_style_mean": float(np.mean([h["style"] for h in recent])),
+            "norms": norms(model.net), "held_out": {}}
+    for photo in args.photos.split(","):
+        net, opt, _ = compare(model, photo, args.crop, 50)
+        line["held_out"][photo] = {"network": net, "lbfgs50": opt, "ratio": net / opt}
+    with log.open("a") as f:
+        f.write(json.dumps(line) + "\n")
+    print(json.dumps(line), flush=True)
+    return step >= until
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--steps", type=int, default=40000)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--photos", default="tubingen")
+    parser.add_argument("--style", default="vangogh_starry_night")
+    args = parser.parse_args()
+
+    def interrupt(*_):
+        raise KeyboardInterrupt   # training.train saves a checkpoint on it
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)   # a background job starts with SIGINT ignored
+    log = Path(args.run) / "monitor.jsonl"
+    Path(args.run).mkdir(parents=True, exist_ok=True)
+    done = read_checkpoint(Path(args.run))["step"] if (Path(args.run) / "checkpoint.json").exists() else 0
+    while done < args.steps:
+        until = min(args.steps, (done // args.every + 1) * args.every)
+        if not stretch(args, until, log):
+            break
+        done = until
+
+
+if __name__ == "__main__":
+    main()
