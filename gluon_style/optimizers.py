@@ -96,8 +96,9 @@ def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
     gradient pushes it outward stays there. Trial points are projected onto the bounds, and
     accepted on sufficient decrease (Armijo, along the projected step), else the step
     shrinks by quadratic interpolation. With no curvature known (the first step, or a
-    restart after a direction that does not descend) the step moves a free pixel by ``lr``
-    on average before clipping, as normalized gradient descent does; otherwise it starts at
+    restart after a direction that does not descend) the step moves the pixels by ``lr``
+    on average (the pinned ones not at all) before clipping, as normalized gradient descent
+    does; otherwise it starts at
     1, L-BFGS's own scale. So ``lr`` sets the first step, and through the first (s, y) pair
     the scale of the next ones. ``track(step, lr)`` -> (loss at X, whether to stop) fills
     X.grad; ``on_step()`` after every evaluation but the first. The vectors are NumPy arrays:
