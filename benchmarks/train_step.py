@@ -120,17 +120,23 @@ def part1(batch: int, crop: int) -> None:
             f"{f} filters {m:.1f}" for f, m in ms.items()))
 
 
+def step_seconds(kind: str, *, styles, crop: int, batch: int, steps: int) -> list[float]:
+    """Seconds of each step of a ``training.train`` run after the first two (which build
+    the graphs)."""
+    with tempfile.TemporaryDirectory() as out:
+        _, history = training.train(kind=kind, styles=styles, crop=crop, batch_size=batch,
+                                    steps=steps, out_dir=out, checkpoint_every=10 ** 6,
+                                    progress=False)
+    return [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])][1:]
+
+
 def part2(kinds, *, crop: int, batch: int, steps: int) -> None:
     print(f"\nTraining steps, crop {crop}, batch {batch}, median of steps 3..{steps}:")
     styles = {"johnson": ("vangogh_starry_night",),
               "cin": ("vangogh_starry_night", "munch_the_scream"),
               "adain": ("vangogh_starry_night", "munch_the_scream")}
     for kind in kinds:
-        with tempfile.TemporaryDirectory() as out:
-            _, history = training.train(kind=kind, styles=styles[kind], crop=crop,
-                                        batch_size=batch, steps=steps, out_dir=out,
-                                        checkpoint_every=10 ** 6, progress=False)
-        seconds = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])][1:]
+        seconds = step_seconds(kind, styles=styles[kind], crop=crop, batch=batch, steps=steps)
         print(f"  {kind:8s} {statistics.median(seconds):.2f} s/step  "
               f"(min {min(seconds):.2f}, max {max(seconds):.2f})", flush=True)
 
@@ -155,14 +161,9 @@ def part3(*, crop: int, batch: int, steps: int) -> None:
     print(f"\nAdaIN encoder on {batch} photos and {batch} style crops at {crop}px: two batches "
           f"{two:.1f} ms, one batch of {2 * batch} {one:.1f} ms ({two / one:.2f}x)")
     for kind in ("johnson", "adain"):
-        step = {}
-        for c, b in ((32, 1), (crop, batch)):
-            with tempfile.TemporaryDirectory() as out:
-                _, history = training.train(kind=kind, styles=("vangogh_starry_night",), crop=c,
-                                            batch_size=b, steps=steps, out_dir=out,
-                                            checkpoint_every=10 ** 6, progress=False)
-            step[c] = statistics.median(
-                [b2["seconds"] - a["seconds"] for a, b2 in zip(history, history[1:])][1:])
+        step = {c: statistics.median(step_seconds(kind, styles=("vangogh_starry_night",),
+                                                  crop=c, batch=b, steps=steps))
+                for c, b in ((32, 1), (crop, batch))}
         print(f"  {kind} step at crop 32, batch 1: {1000 * step[32]:.1f} ms = "
               f"{100 * step[32] / step[crop]:.1f}% of the crop {crop}, batch {batch} step "
               f"({step[crop]:.3f} s): the most one graph for the whole step could save",

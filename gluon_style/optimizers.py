@@ -98,9 +98,8 @@ def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
     shrinks by quadratic interpolation. With no curvature known (the first step, or a
     restart after a direction that does not descend) the step moves the pixels by ``lr``
     on average (the pinned ones not at all) before clipping, as normalized gradient descent
-    does; otherwise it starts at
-    1, L-BFGS's own scale. So ``lr`` sets the first step, and through the first (s, y) pair
-    the scale of the next ones. ``track(step, lr)`` -> (loss at X, whether to stop) fills
+    does; otherwise it starts at 1, L-BFGS's own scale. So ``lr`` sets the first step, and
+    through the first (s, y) pair the scale of the next ones. ``track(step, lr)`` -> (loss at X, whether to stop) fills
     X.grad; ``on_step()`` after every evaluation but the first. The vectors are NumPy arrays:
     on the CPU their dot products and updates took 0.04-0.1 ms at 512 px against 1-3 ms as
     NDArray operations (benchmarks/lbfgs.py). Returns True if asked to stop.
@@ -120,12 +119,11 @@ def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
     while count <= steps and not stopped:
         free = _free(x, g, lo=lo, hi=hi)
         d = -free * _two_loop(free * g, pairs)
-        t = 1.0
-        if not pairs or _dot(g, d) >= 0:   # no curvature yet, or not a descent direction
+        t, slope = 1.0, _dot(g, d)
+        if not pairs or slope >= 0:   # no curvature yet, or not a descent direction
             pairs.clear()
             d = -free * g
-            t = lr / max(float(np.abs(d).mean()), 1e-30)
-        slope = _dot(g, d)
+            t, slope = lr / max(float(np.abs(d).mean()), 1e-30), _dot(g, d)
         if slope == 0:   # every pixel pinned or a zero gradient: nothing can decrease
             break
         while count <= steps and not stopped:   # backtracking on the projected path
@@ -138,8 +136,9 @@ def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
             descent = _dot(g, s)   # < 0 unless clipping removed the step's downhill part
             if descent < 0 and f_new <= f + ARMIJO * descent:
                 y = g_new - g
-                if _dot(s, y) > CURVATURE_EPS * _dot(y, y):
-                    pairs.append((s, y, 1.0 / _dot(s, y)))
+                sy = _dot(s, y)
+                if sy > CURVATURE_EPS * _dot(y, y):
+                    pairs.append((s, y, 1.0 / sy))
                 x, f, g = x_new, f_new, g_new
                 break
             t = _shrink(t, f=f, f_new=f_new, slope=slope)
@@ -153,8 +152,8 @@ def _two_loop(q, pairs):
         alphas.append(rho * _dot(s, q))
         q -= np.float32(alphas[-1]) * y
     if pairs:
-        s, y, _ = pairs[-1]
-        q *= np.float32(_dot(s, y) / _dot(y, y))   # H0 = gamma I, scaled to the latest curvature
+        _, y, rho = pairs[-1]
+        q *= np.float32(1.0 / (rho * _dot(y, y)))   # H0 = (s.y / y.y) I, the latest curvature
     for (s, y, rho), alpha in zip(pairs, reversed(alphas)):
         q += np.float32(alpha - rho * _dot(y, q)) * s
     return q
