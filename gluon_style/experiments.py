@@ -173,25 +173,84 @@ def sweep(configs, *, cache: str | Path | None = None, executor: Executor | None
     return list(tqdm(jobs, total=len(configs), desc="sweep", unit="run", disable=not progress))
 
 
-def figure_sidecar(path: str | Path, results: list[Result] = (), **extra) -> Path:
-    """Write ``path``'s JSON sidecar: every run's settings, seed, seconds, versions, weights."""
-    path = Path(path)
+SIDECAR_FIELDS = ("figure", "versions", "weights_sha256", "seconds", "runs")
+
+
+def missing_sidecar_fields(meta: dict) -> list[str]:
+    """What a figure sidecar lacks: each of ``SIDECAR_FIELDS``, seconds > 0, a weights
+    checksum, and the settings and seed of every run (a figure made without optimization
+    runs records its one pseudo-run: the notebook's settings)."""
+    missing = [f for f in SIDECAR_FIELDS if f not in meta]
+    if not meta.get("weights_sha256"):
+        missing.append("weights_sha256 (empty)")
+    if not meta.get("seconds", 0) > 0:
+        missing.append("seconds (not > 0)")
+    runs = meta.get("runs") or []
+    if not runs:
+        missing.append("runs (none)")
+    missing += [f"runs[{i}].{f}" for i, r in enumerate(runs) for f in ("settings", "seconds")
+                if f not in r]
+    missing += [f"runs[{i}].settings.seed" for i, r in enumerate(runs)
+                if "seed" not in r.get("settings", {})]
+    return missing
+
+
+def _sidecar(path: Path, results, settings, seconds, weights, extra) -> dict:
     runs = [{"settings": dataclasses.asdict(r.config), "key": r.key, "seconds": r.seconds,
              "final_loss": r.final} for r in results]
-    weights = sorted({weights_checksum(r.config) for r in results})
+    if settings is not None:
+        runs.append({"settings": dict(settings), "seconds": seconds})
+    meta = {"figure": path.name, "versions": versions(),
+            "weights_sha256": sorted({weights_checksum(r.config) for r in results} | set(weights)),
+            "seconds": sum(r.seconds for r in results) + (seconds or 0.0), **extra, "runs": runs}
+    missing = missing_sidecar_fields(meta)
+    if missing:
+        raise ValueError(f"incomplete sidecar for {path.name}: missing {', '.join(missing)}")
+    return meta
+
+
+def figure_sidecar(path: str | Path, results: list[Result] = (), *, settings: dict | None = None,
+                   seconds: float | None = None, weights: tuple[str, ...] = (), **extra) -> Path:
+    """Write ``path``'s JSON sidecar: every run's settings, seed, seconds, versions, weights.
+
+    A figure drawn from ``results`` takes all of it from them. A figure computed otherwise
+    (feature maps, a trained network's outputs) passes its ``settings`` (with ``seed``), the
+    ``seconds`` it took and the sha256 of the ``weights`` it used. Raises ``ValueError``,
+    before writing anything, if the sidecar would be incomplete (``missing_sidecar_fields``).
+    """
+    path = Path(path)
     sidecar = path.with_suffix(".json")
-    write_json(sidecar, {"figure": path.name, "versions": versions(), "weights_sha256": weights,
-                         "seconds": sum(r.seconds for r in results), **extra, "runs": runs})
+    write_json(sidecar, _sidecar(path, results, settings, seconds, weights, extra))
     return sidecar
 
 
-def save_figure(fig, path: str | Path, results: list[Result] = (), **extra) -> Path:
-    """Save a matplotlib figure atomically, with its JSON sidecar."""
+def save_figure(fig, path: str | Path, results: list[Result] = (), *, settings: dict | None = None,
+                seconds: float | None = None, weights: tuple[str, ...] = (), **extra) -> Path:
+    """Save a matplotlib figure atomically, with its JSON sidecar (``figure_sidecar``'s
+    arguments; its completeness check runs first, so an incomplete figure writes nothing)."""
     path = Path(path)
+    meta = _sidecar(path, results, settings, seconds, weights, extra)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=fig.dpi, bbox_inches="tight")
-    figure_sidecar(path, results, **extra)
+    write_json(path.with_suffix(".json"), meta)
     return path
+
+
+class Stopwatch:
+    """``with Stopwatch() as clock: ...`` then ``clock.seconds``: a figure's computing time."""
+
+    def __enter__(self):
+        self.seconds, self._tic = 0.0, time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._tic
+        return False
+
+
+def vgg_weights_checksum(*, vgg_weights: str = "auto") -> str:
+    """sha256 of the pretrained VGG-19 weights (for a figure that runs the network directly)."""
+    return weights_checksum(StyleConfig(content="", style="", vgg_weights=vgg_weights))
 
 
 FONT = 12   # titles and labels: readable on a projector

@@ -324,18 +324,33 @@ def mix_scales(*, coarse, fine, fine_layers: tuple[str, ...] = ("relu1_1", "relu
     return image
 
 
+RATIO_CONVENTIONS = ("authors_code", "equations")
+
+
 def gatys_weights(ratio: float, *, content_layer: str, shape: tuple[int, int],
-                  style_layers: tuple[str, ...]) -> dict:
+                  style_layers: tuple[str, ...], convention: str = "authors_code") -> dict:
     """Our weights for Gatys et al.'s content/style ratio alpha/beta (their Fig. 3).
 
-    Gatys: alpha * 1/2 sum (F - P)^2 + beta * sum_l w_l / (4 N_l^2 M_l^2) sum (G_l - A_l)^2,
-    with w_l = 1/L and an unnormalized Gram G. Ours are means (see losses.py):
-    c = sum (F - P)^2 / (N M) and s_l = sum (G_l - A_l)^2 / (N_l^2 M_l^2). Dividing their
-    total by alpha N M / 2 gives c + (beta/alpha) / (2 N M) * sum_l s_l / L, N and M the
-    content layer's channels and positions at this image ``shape``. Their ratios assume
-    their normalized network (``normalized_vgg=True``).
+    ``convention='authors_code'``: the normalizations of the authors' own published code
+    (leongatys/PytorchNeuralStyleTransfer: content weight 1, style weight 1e3/N_l^2 per
+    layer, Gram over M, mean squared errors), which are ours. Its weights read as alpha = 1,
+    beta = 1e3, so alpha/beta = 1e-3 there; other ratios scale beta, and fewer layers get
+    5/L times the weight each (the paper's w_l = 1/L, anchored at the five-layer code).
+
+    ``convention='equations'``: the paper's equations taken literally,
+    alpha * 1/2 sum (F - P)^2 + beta * sum_l w_l / (4 N_l^2 M_l^2) sum (G_l - A_l)^2,
+    w_l = 1/L. Ours are means, c = sum (F - P)^2 / (N M) and s_l = sum (G_l - A_l)^2 /
+    (N_l^2 M_l^2); dividing by alpha N M / 2 gives c + (beta/alpha) / (2 N M) sum_l s_l / L,
+    N and M the content layer's channels and positions at this image ``shape``. At 512 px
+    this weighs style 60-1000x less than the authors' code (notebook 04 shows the result).
     """
+    if convention not in RATIO_CONVENTIONS:
+        raise ValueError(f"invalid convention {convention!r}; options are {RATIO_CONVENTIONS}")
     rows = {r["name"]: r for r in layer_table(19, height=shape[0], width=shape[1])}
+    if convention == "authors_code":
+        scale = len(GATYS_STYLE_LAYERS) / len(style_layers)
+        return {"content_weight": 1.0, "style_weight": 1.0 / ratio,
+                "style_layer_weights": tuple(scale / rows[l]["shape"][0] ** 2 for l in style_layers)}
     n, h, w = rows[content_layer]["shape"]
     return {"content_weight": 1.0, "style_weight": (1.0 / ratio) / (2.0 * n * h * w),
             "style_layer_weights": tuple(1.0 / len(style_layers) for _ in style_layers)}

@@ -3,7 +3,7 @@ import inspect
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 import gluon_style as gs
 from gluon_style import gatys, levels, memory, optimizers
@@ -174,10 +174,22 @@ def test_a_term_can_be_switched_off_with_an_empty_layer_list():
 
 def test_gatys_weights_by_hand():
     layers = gatys.GATYS_STYLE_LAYERS
-    w = gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers)
+    w = gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers,
+                            convention="equations")
     # relu4_2 at 288x384: 512 channels on 36x48 positions
     assert w["style_weight"] == pytest.approx(1e3 / (2 * 512 * 36 * 48))
     assert w["style_layer_weights"] == (0.2,) * len(layers) and w["content_weight"] == 1.0
+    # the authors' code: content 1, style 1e3 / N_l^2 per layer (N_l = 64, 128, 256, 512, 512)
+    code = gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers)
+    assert_allclose([code["style_weight"] * v for v in code["style_layer_weights"]],
+                    [1e3 / 64**2, 1e3 / 128**2, 1e3 / 256**2, 1e3 / 512**2, 1e3 / 512**2], rtol=1e-12)
+    two = gatys.gatys_weights(1e-4, content_layer="relu4_2", shape=(288, 384),
+                              style_layers=("relu1_1", "relu2_1"))   # 10x beta, 5/2 per layer
+    assert_allclose([two["style_weight"] * v for v in two["style_layer_weights"]],
+                    [1e4 * 2.5 / 64**2, 1e4 * 2.5 / 128**2], rtol=1e-12)
+    with pytest.raises(ValueError, match="options are"):
+        gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers,
+                            convention="paper")
 
 
 @pytest.mark.parametrize("representation", gs.losses.STYLE_REPRESENTATIONS)
