@@ -1,4 +1,4 @@
-"""Command line: ``python -m gluon_style {stylize,train-feedforward,apply,list-images,fetch}``.
+"""Command line: ``python -m gluon_style {stylize,train-feedforward,apply,models,list-images,fetch}``.
 
 The ``stylize`` options are generated from ``gluon_style.stylize``'s signature
 (names, types, defaults) and its docstring (help), so they cannot drift apart.
@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import data, gatys, johnson, runtime, training, weights
+from . import data, gatys, johnson, pretrained, runtime, training, weights
 from .color import COLOR_MODES
 from .experiments import write_result
 from .losses import STYLE_REPRESENTATIONS
@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "loss_network": (16, 19)})
 
     ap = sub.add_parser("apply", help="stylize an image with a trained feed-forward network")
-    ap.add_argument("model", help="the folder a train-feedforward run wrote")
+    ap.add_argument("model", help="a shipped model's name (see 'models') or the folder a "
+                                  "train-feedforward run wrote")
     ap.add_argument("content", help="content image: a file or a registered name")
     ap.add_argument("-o", "--output", required=True, help="output image (.jpg or .png)")
     ap.add_argument("--size", type=int, default=512, help="longer side in pixels (default: %(default)s)")
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--overwrite-input", action="store_true",
                     help="allow the output to replace the content or style image")
 
+    sub.add_parser("models", help="list the pretrained feed-forward models shipped with the package")
     sub.add_parser("fetch", help="get and convert the VGG-19 weights now (stylize does it on "
                                  "first use) and check every registered image")
     return parser
@@ -176,6 +178,8 @@ def main(argv=None) -> int:
             return _train(args)
         elif args.command == "apply":
             return _apply(args)
+        elif args.command == "models":
+            return _models()
         else:
             return _stylize(args)
     except (ValueError, KeyError, RuntimeError, OSError, MemoryError, ArithmeticError) as e:
@@ -256,15 +260,25 @@ def _train(args) -> int:
     return 0
 
 
+def _models() -> int:
+    found = pretrained.manifest()
+    if not found:
+        print("no pretrained models are shipped in this version")
+    for name, info in found.items():
+        print(f"{name:<28} {info['method']:<8} {', '.join(info['paintings'])}; "
+              f"{info['steps']} steps; {info['quality'].get('summary', '')}")
+    return 0
+
+
 def _apply(args) -> int:
     from .image import check_output, save_image
 
     inputs = () if args.overwrite_input else (args.content, args.style)
     check_output(args.output, inputs=inputs, sidecar=False)  # before any work
-    config = training.Model.settings(args.model)
+    config = pretrained.settings(args.model)   # a shipped model's checksum is checked here
     training.method(config.kind).check_options(config, style=args.style, mix=args.mix,
                                                style_index=args.style_index, alpha=args.alpha)
-    model = training.Model.load(args.model, ctx=args.ctx)
+    model = pretrained.open_model(args.model, ctx=args.ctx)
     image = model.apply(args.content, size=args.size, style=args.style, style_index=args.style_index,
                         mix=args.mix, alpha=args.alpha)
     save_image(image, args.output)

@@ -1,0 +1,139 @@
+"""Pretrained feed-forward networks shipped with the package, by name.
+
+Each model is one half-precision ``<name>.params`` file (the network only, no optimizer
+state) beside ``MANIFEST.json``, which records per name: the method, the paintings, the
+training settings and steps, the measured quality, and the file's sha256. Loading checks
+the checksum first, so a damaged or truncated file gives a clear error, not a wrong image.
+``export`` turns a finished training run into such a model.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import mxnet as mx
+import numpy as np
+
+from .files import atomic_path, sha256, write_json
+
+FOLDER = Path(__file__).parent / "pretrained"
+
+
+def folder() -> Path:
+    """Where the shipped models are (``$GLUON_STYLE_MODELS`` overrides, e.g. in tests)."""
+    return Path(os.environ.get("GLUON_STYLE_MODELS", FOLDER))
+
+
+def manifest() -> dict:
+    """``{name: entry}`` of the shipped models (empty if there are none)."""
+    path = folder() / "MANIFEST.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def entry(name: str) -> dict:
+    """The manifest entry of model ``name``; ValueError naming the models there are."""
+    found = manifest()
+    if name not in found:
+        raise ValueError(f"no pretrained model {name!r}; options are {sorted(found)} "
+                         "(or give the folder of a train-feedforward run)")
+    return found[name]
+
+
+def params_file(name: str) -> Path:
+    """The checked parameter file of model ``name``: ValueError if missing or damaged."""
+    info = entry(name)
+    path = folder() / info["file"]
+    if not path.exists():
+        raise ValueError(f"pretrained model {name!r}: {path} is missing; reinstall gluon_style")
+    if sha256(path) != info["sha256"]:
+        raise ValueError(f"pretrained model {name!r}: {path} is damaged (its sha256 is not the "
+                         "manifest's); reinstall gluon_style")
+    return path
+
+
+def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tubingen",
+           size: int = 256) -> dict:
+    """Ship the network trained in ``run_folder`` as model ``name`` in half precision.
+
+    The fp16 copy's output on ``photo`` at ``size`` px is compared with the fp32 network's
+    and the largest difference (in 8-bit levels) is recorded with ``quality`` (the measured
+    numbers) in the manifest. Returns the entry.
+    """
+    from .training import Model
+
+    run_folder = Path(run_folder)
+    model = Model.load(run_folder)
+    saved = json.loads((run_folder / "checkpoint.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:   # public API only: save, load, cast, save
+        model.net.save_parameters(str(Path(tmp) / "full.params"))
+        half = {k: v.astype("float16") for k, v in mx.nd.load(str(Path(tmp) / "full.params")).items()}
+    target = folder() / f"{name}.params"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        mx.nd.save(str(tmp), half)
+    full_image = model.apply(photo, size=size, **_probe_options(model.config))
+    load_into(model, target)
+    half_image = model.apply(photo, size=size, **_probe_options(model.config))
+    diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
+    info = {"method": model.config.kind, "paintings": list(model.config.styles),
+            "file": target.name, "sha256": sha256(target), "dtype": "float16",
+            "steps": saved["step"], "settings": saved["settings"], "quality": quality,
+            "fp16_max_level_difference": {"photo": photo, "size": size, "levels": diff}}
+    write_json(folder() / "MANIFEST.json", {**manifest(), name: info})
+    return info
+
+
+def _probe_options(config) -> dict:
+    # AdaIN needs a style image to run at all; the first training painting will do
+    return {"style": config.styles[0]} if config.kind == "adain" else {}
+
+
+def load_into(model, path: Path) -> None:
+    """Load fp16 parameters from ``path`` into ``model``'s (fp32) network."""
+    ctx = model.net.collect_params().list_ctx()[0]
+    try:
+        model.net.load_parameters(str(path), ctx=ctx, cast_dtype=True, dtype_source="current")
+    except (mx.base.MXNetError, AssertionError, OSError) as e:
+        raise ValueError(f"{path}: cannot load these parameters ({e})") from None
+
+
+def load(name: str, *, ctx="cpu"):
+    """The shipped model ``name``, ready to ``apply`` (checksum verified first)."""
+    from . import runtime
+    from .training import Model
+
+    model = Model.build(settings(name), ctx=runtime.get_ctx(ctx))
+    load_into(model, params_file(name))
+    model.net.hybridize(static_alloc=True)
+    return model
+
+
+def is_name(ref) -> bool:
+    """True if ``ref`` names a shipped model, False if it is a folder (which wins); neither:
+    ValueError naming the models there are."""
+    if Path(str(ref)).exists():
+        return False
+    entry(str(ref))
+    return True
+
+
+def settings(ref):
+    """The training settings of a shipped model or of the run in folder ``ref`` (nothing
+    built, checksum verified): for checking options before any work."""
+    from .training import Model, TrainConfig
+
+    if not is_name(ref):
+        return Model.settings(ref)
+    params_file(ref)
+    fields = TrainConfig.__dataclass_fields__
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
+                          for k, v in entry(ref)["settings"].items() if k in fields})
+
+
+def open_model(ref, *, ctx="cpu"):
+    """A shipped model by name, or the network trained in folder ``ref``."""
+    from .training import Model
+
+    return load(str(ref), ctx=ctx) if is_name(ref) else Model.load(ref, ctx=ctx)

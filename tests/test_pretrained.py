@@ -1,0 +1,71 @@
+"""Shipped pretrained models: export in half precision, load by name, checksums, the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_style import pretrained, training
+
+TINY = dict(content=("astronaut", "rocket"), crop=32, batch_size=1, steps=2, style_size=64,
+            progress=False)
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    """A models folder holding one exported two-step Johnson network."""
+    monkeypatch.setenv("GLUON_STYLE_MODELS", str(tmp_path / "models"))
+    run = tmp_path / "run"
+    net, _ = training.train(kind="johnson", styles=("coffee",), out_dir=str(run), **TINY)
+    info = pretrained.export(run, name="tiny_coffee", quality={"summary": "untrained"},
+                             photo="astronaut", size=48)
+    return tmp_path / "models", net, info
+
+
+def test_export_then_load_by_name_gives_the_same_image(models):
+    folder, net, info = models
+    assert info["method"] == "johnson" and info["paintings"] == ["coffee"] and info["steps"] == 2
+    assert info["dtype"] == "float16" and info["fp16_max_level_difference"]["levels"] <= 2
+    saved = json.loads((folder / "MANIFEST.json").read_text())["tiny_coffee"]
+    assert saved["sha256"] == info["sha256"] and (folder / "tiny_coffee.params").exists()
+    # half precision: about half the bytes of the float32 network
+    full = sum(p.data().size for p in net.net.collect_params().values()) * 4
+    assert (folder / "tiny_coffee.params").stat().st_size < 0.6 * full
+    shipped = pretrained.open_model("tiny_coffee")
+    a, b = shipped.apply("astronaut", size=48), net.apply("astronaut", size=48)
+    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 2
+
+
+def test_unknown_and_damaged_models_get_clear_errors(models):
+    folder, _, _ = models
+    with pytest.raises(ValueError, match=r"no pretrained model 'nope'; options are \['tiny_coffee'\]"):
+        pretrained.open_model("nope")   # neither a name nor a folder
+    params = folder / "tiny_coffee.params"
+    params.write_bytes(params.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="damaged .*reinstall"):
+        pretrained.open_model("tiny_coffee")
+    params.unlink()
+    with pytest.raises(ValueError, match="missing; reinstall"):
+        pretrained.settings("tiny_coffee")
+
+
+def test_cli_lists_and_applies_a_shipped_model_by_name(models, tmp_path):
+    folder, _, _ = models
+    env = {**os.environ, "TQDM_DISABLE": "1", "GLUON_STYLE_MODELS": str(folder)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "gluon_style", *args], capture_output=True,
+                              text=True, env=env)
+
+    listed = cli("models")
+    assert listed.returncode == 0 and "tiny_coffee" in listed.stdout and "johnson" in listed.stdout
+    out = tmp_path / "out.jpg"
+    r = cli("apply", "tiny_coffee", "astronaut", "-o", str(out), "--size", "48")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (48, 48)
+    (folder / "tiny_coffee.params").write_bytes(b"not parameters")
+    r = cli("apply", "tiny_coffee", "astronaut", "-o", str(tmp_path / "x.jpg"), "--size", "48")
+    assert r.returncode == 2 and "damaged" in r.stderr and not (tmp_path / "x.jpg").exists()
