@@ -1,0 +1,81 @@
+"""Quality measures of stylized images, by hand on tiny images."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from gluon_style import quality
+
+
+def test_psnr_by_hand():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 255                       # one error of 255 in 48 values: mse = 255^2 / 48
+    assert_allclose(quality.psnr(a, b), 10 * np.log10(48), rtol=1e-12)
+    assert quality.psnr(a, a) == float("inf")
+    with pytest.raises(ValueError, match="shapes"):
+        quality.psnr(a, np.zeros((4, 5, 3), np.uint8))
+
+
+def test_diagonal_is_row_minimum():
+    D = np.array([[1.0, 2.0, 3.0], [0.5, 1.0, 2.0], [3.0, 2.0, 1.0]])
+    assert quality.diagonal_is_row_minimum(D) == [True, False, True]
+    assert quality.diagonal_is_row_minimum([[1.0, 1.0], [2.0, 1.0]]) == [False, True]  # ties fail
+
+
+@pytest.mark.pretrained
+def test_style_distance_is_zero_to_itself_and_ranks_paintings():
+    distance = quality.StyleDistance(style_size=64)
+    coffee = quality.load_image("coffee", max_size=64)
+    D = quality.confusion(distance, [coffee, "chelsea"], ["coffee", "chelsea"])
+    assert D.shape == (2, 2) and D[0, 0] < 1e-6 * D[0, 1]   # zero up to float32 rounding
+    assert quality.diagonal_is_row_minimum(D) == [True, True]
+    # by hand: the weighted Gram MSE at the four layers
+    grams_a, grams_b = distance.grams(coffee), distance.grams(quality.load_image("chelsea", max_size=64))
+    by_hand = sum(w * float(((grams_a[n] - grams_b[n]) ** 2).mean().asscalar())
+                  for n, w in zip(quality.LAYERS, distance.weights))
+    assert_allclose(distance(coffee, "chelsea"), by_hand, rtol=1e-4)
+
+
+def _bench(script, *args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    r = subprocess.run([sys.executable, str(bench / script), *args], capture_output=True,
+                       text=True, cwd=bench, env={**os.environ, "TQDM_DISABLE": "1"})
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.pretrained
+def test_cin_and_adain_quality_scripts_run_at_tiny_size(tmp_path):
+    from gluon_style import training
+
+    tiny = dict(content=("astronaut",), crop=32, batch_size=1, steps=2, style_size=64,
+                progress=False)
+    training.train(kind="cin", styles=("coffee", "chelsea"), out_dir=str(tmp_path / "cin"), **tiny)
+    training.train(kind="johnson", styles=("coffee",), out_dir=str(tmp_path / "j"), **tiny)
+    training.train(kind="adain", styles=("coffee", "chelsea"), out_dir=str(tmp_path / "a"), **tiny)
+    out = _bench("cin_quality.py", str(tmp_path / "cin"), "--photos", "rocket", "--size", "64",
+                 "--johnson", f"coffee={tmp_path / 'j'}")
+    assert "diagonal is the row minimum in" in out and "of 2 rows" in out
+    assert "strip t: 0.00" in out and "coffee: CIN total loss" in out
+    out = _bench("adain_quality.py", str(tmp_path / "a"), "--photos", "rocket", "--size", "64",
+                 "--unseen", "klimt_the_kiss,picabia_udnie")
+    assert "PSNR at alpha 0" in out and "of 2 rows" in out and "lower)" in out
+    bad = _bench_fails("adain_quality.py", str(tmp_path / "a"), "--unseen", "coffee")
+    assert "were seen in training" in bad
+
+
+def _bench_fails(script, *args):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    r = subprocess.run([sys.executable, str(bench / script), *args], capture_output=True,
+                       text=True, cwd=bench)
+    assert r.returncode != 0
+    return r.stderr
