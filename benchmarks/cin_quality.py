@@ -4,9 +4,10 @@ For each test photo (held out from training), at ``--size`` px:
 1. a confusion matrix of style distances (``gluon_style.quality``: the Gram loss at
    relu1_2 ... relu4_3): row i is the output with style index i, column j painting j; each
    row's diagonal should be its minimum;
-2. for paintings that also have a single-style Johnson network (``--johnson name=RUN``), the
-   CIN network's total loss on its own objective against that network's (Dumoulin et al.:
-   one conditional network matches the single-style ones; the target is within 1.5x);
+2. for paintings that also have a single-style Johnson network (``--johnson LABEL=RUN``, RUN
+   a folder or a shipped model's name), the CIN network's total loss against that
+   network's, both on the Johnson network's training objective (Dumoulin et al.: one
+   conditional network matches the single-style ones; the target is within 1.5x);
 3. an interpolation strip between styles 0 and 1: the distance to painting 1 should fall
    and the distance to painting 0 rise along it.
 
@@ -19,7 +20,7 @@ import argparse
 import numpy as np
 
 import gluon_style as gs  # noqa: F401  (first: sets MXNet's threads)
-from gluon_style import quality, training
+from gluon_style import quality
 from gluon_style.image import load_image
 
 
@@ -49,6 +50,9 @@ def total_losses(cin, johnson_model, photo: str, size: int) -> tuple[float, floa
     painting = johnson_model.config.styles[0]
     score = Scorer(max(w, h), content=photo_img, style=painting,
                    **objective(johnson_model, photo_img))
+    if painting not in cin.config.styles:
+        raise SystemExit(f"the Johnson network's painting {painting!r} is not one of the CIN "
+                         f"network's {list(cin.config.styles)}")
     index = list(cin.config.styles).index(painting)
     return (score(cin.apply(photo_img, size=max(w, h), style_index=index)),
             score(johnson_model.apply(photo_img, size=max(w, h))))
@@ -84,7 +88,7 @@ def main(argv=None) -> None:
               + f"; monotone: {monotone}")
         for item in args.johnson:
             name, run = item.split("=", 1)
-            ours, theirs = total_losses(model, training.Model.load(run), photo, args.size)
+            ours, theirs = total_losses(model, pretrained.open_model(run), photo, args.size)
             print(f"  {name}: CIN total loss {ours:.4g}, Johnson network {theirs:.4g} "
                   f"({ours / theirs:.2f}x; target at most 1.5x)")
 

@@ -30,14 +30,20 @@ def missing_sidecar_fields(meta: dict) -> list[str]:
     runs = meta.get("runs") or []
     if not runs:
         missing.append("runs (none)")
-    missing += [f"runs[{i}].{f}" for i, r in enumerate(runs) for f in ("settings", "seconds")
-                if f not in r]
-    missing += [f"runs[{i}].settings.seed" for i, r in enumerate(runs)
-                if "seed" not in r.get("settings", {})]
+    for i, r in enumerate(runs):
+        if not isinstance(r.get("settings"), dict):
+            missing.append(f"runs[{i}].settings")
+        elif "seed" not in r["settings"]:
+            missing.append(f"runs[{i}].settings.seed")
+        if not (r.get("seconds") or 0) > 0:
+            missing.append(f"runs[{i}].seconds (not > 0)")
     return missing
 
 
 def _sidecar(path: Path, results, settings, seconds, weights, extra) -> dict:
+    clash = sorted(set(extra) & set(SIDECAR_FIELDS))
+    if clash:
+        raise ValueError(f"{clash} are computed; pass settings=, seconds= and weights= instead")
     runs = [{"settings": dataclasses.asdict(r.config), "key": r.key, "seconds": r.seconds,
              "final_loss": r.final} for r in results]
     if settings is not None:
@@ -91,13 +97,14 @@ class Stopwatch:
 
 def trained_models_record(**folders) -> dict:
     """``save_figure`` arguments for a figure drawn by trained networks, one ``name=folder``
-    each: their training settings (seed included) and steps, the training seconds, and
-    the sha256 of each network's parameters and of its VGG loss network."""
+    each: their training settings (seed included) and steps, the seconds their training
+    took (not the seconds of drawing the figure, which are small beside them), and the
+    sha256 of each network's parameters and of its VGG loss network."""
     models, seconds, weights = {}, 0.0, set()
     for name, folder in folders.items():
         saved = json.loads((Path(folder) / "checkpoint.json").read_text())
         models[name] = {**saved["settings"], "method": saved["method"], "step": saved["step"]}
-        seconds += saved["history"][-1]["seconds"]
+        seconds += saved["history"][-1]["seconds"] if saved["history"] else 0.0
         weights |= {sha256(Path(folder) / "checkpoint.params"),
                     vgg_weights_checksum(num_layers=saved["settings"]["loss_network"])}
     seeds = sorted({m["seed"] for m in models.values()})

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import mxnet as mx
 import numpy as np
 
-from .files import atomic_path, sha256, write_json
+from .files import sha256, write_json
 
 FOLDER = Path(__file__).parent / "pretrained"
 
@@ -53,34 +54,45 @@ def params_file(name: str) -> Path:
     return path
 
 
+NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
+LOCAL_SETTINGS = ("out_dir", "init_from")   # paths on the machine that trained it
+
+
 def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tubingen",
            size: int = 256) -> dict:
     """Ship the network trained in ``run_folder`` as model ``name`` in half precision.
 
     The fp16 copy's output on ``photo`` at ``size`` px is compared with the fp32 network's
     and the largest difference (in 8-bit levels) is recorded with ``quality`` (the measured
-    numbers) in the manifest. Returns the entry.
+    numbers) in the manifest. The file is moved into place only with its manifest entry.
+    Returns the entry.
     """
     from .training import Model
 
+    if not NAME.fullmatch(name):
+        raise ValueError(f"invalid model name {name!r}: lower-case letters, digits and _")
     run_folder = Path(run_folder)
     model = Model.load(run_folder)
     saved = json.loads((run_folder / "checkpoint.json").read_text())
-    with tempfile.TemporaryDirectory() as tmp:   # public API only: save, load, cast, save
-        model.net.save_parameters(str(Path(tmp) / "full.params"))
-        half = {k: v.astype("float16") for k, v in mx.nd.load(str(Path(tmp) / "full.params")).items()}
     target = folder() / f"{name}.params"
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        mx.nd.save(str(tmp), half)
-    full_image = model.apply(photo, size=size, **_probe_options(model.config))
-    load_into(model, target)
-    half_image = model.apply(photo, size=size, **_probe_options(model.config))
-    diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
-    info = {"method": model.config.kind, "paintings": list(model.config.styles),
-            "file": target.name, "sha256": sha256(target), "dtype": "float16",
-            "steps": saved["step"], "settings": saved["settings"], "quality": quality,
-            "fp16_max_level_difference": {"photo": photo, "size": size, "levels": diff}}
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        full, half = Path(tmp) / "full.params", Path(tmp) / "half.params"
+        model.net.save_parameters(str(full))   # public API only: save, load, cast, save
+        arrays = {k: v.astype("float16") for k, v in mx.nd.load(str(full)).items()}
+        if not all(np.isfinite(v.asnumpy()).all() for v in arrays.values()):
+            raise ValueError(f"{run_folder}: parameters beyond float16's range; keep float32")
+        mx.nd.save(str(half), arrays)
+        full_image = model.apply(photo, size=size, **_probe_options(model.config))
+        load_into(model, half)
+        half_image = model.apply(photo, size=size, **_probe_options(model.config))
+        diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
+        info = {"method": model.config.kind, "paintings": list(model.config.styles),
+                "file": target.name, "sha256": sha256(half), "dtype": "float16",
+                "arch": model.arch, "steps": saved["step"], "quality": quality,
+                "settings": {k: v for k, v in saved["settings"].items() if k not in LOCAL_SETTINGS},
+                "fp16_max_level_difference": {"photo": photo, "size": size, "levels": diff}}
+        os.replace(half, target)
     write_json(folder() / "MANIFEST.json", {**manifest(), name: info})
     return info
 
@@ -99,27 +111,34 @@ def load_into(model, path: Path) -> None:
         raise ValueError(f"{path}: cannot load these parameters ({e})") from None
 
 
-def load(name: str, *, ctx="cpu"):
+def load(name: str, *, ctx: str = "cpu"):
     """The shipped model ``name``, ready to ``apply`` (checksum verified first)."""
     from . import runtime
     from .training import Model
 
     model = Model.build(settings(name), ctx=runtime.get_ctx(ctx))
+    if entry(name).get("arch") != model.arch:
+        raise ValueError(f"pretrained model {name!r} is a {entry(name).get('arch')} network, but "
+                         f"this gluon_style builds {model.arch} from its settings; reinstall")
     load_into(model, params_file(name))
     model.net.hybridize(static_alloc=True)
     return model
 
 
-def is_name(ref) -> bool:
-    """True if ``ref`` names a shipped model, False if it is a folder (which wins); neither:
-    ValueError naming the models there are."""
-    if Path(str(ref)).exists():
+def is_name(ref: str | Path) -> bool:
+    """True if ``ref`` names a shipped model, False if it is a run's folder (one holding a
+    checkpoint wins over a name); neither: ValueError naming the models there are."""
+    if (Path(ref) / "checkpoint.json").exists():
         return False
+    if str(ref) in manifest():
+        return True
+    if Path(ref).exists():
+        return False   # a folder without a checkpoint: loading it says so
     entry(str(ref))
     return True
 
 
-def settings(ref):
+def settings(ref: str | Path):
     """The training settings of a shipped model or of the run in folder ``ref`` (nothing
     built, checksum verified): for checking options before any work."""
     from .training import Model, TrainConfig
@@ -132,7 +151,7 @@ def settings(ref):
                           for k, v in entry(ref)["settings"].items() if k in fields})
 
 
-def open_model(ref, *, ctx="cpu"):
+def open_model(ref: str | Path, *, ctx: str = "cpu"):
     """A shipped model by name, or the network trained in folder ``ref``."""
     from .training import Model
 

@@ -1,11 +1,13 @@
 """Measures of a stylized image, for judging trained networks by numbers as well as by eye.
 
-``StyleDistance`` is the Gram-matrix style loss of Johnson et al.'s objective (VGG-19 at
-relu1_2, relu2_2, relu3_3, relu4_3, each layer weighted 1/C^2 as in training), between an
-image and a painting; ``confusion`` tabulates it for several outputs against several
+``StyleDistance`` is the Gram-matrix style loss of Johnson et al.'s objective (at relu1_2,
+relu2_2, relu3_3, relu4_3, each layer weighted 1/C^2 as in training; always on VGG-19, the
+package's default loss network), between an image and a painting; ``confusion`` tabulates it for several outputs against several
 paintings; ``psnr`` compares an image with the photo it should reconstruct.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -39,7 +41,9 @@ class StyleDistance:
         return {name: gram(self.mx.nd, features[name]) for name in self.layers}
 
     def _painting(self, painting) -> dict:
-        key = painting if isinstance(painting, str) else id(painting)
+        if not isinstance(painting, (str, Path)):   # in memory: no stable key to cache by
+            return self.grams(load_image(painting, max_size=self.style_size))
+        key = str(painting)
         if key not in self._targets:
             self._targets[key] = self.grams(load_image(painting, max_size=self.style_size))
         return self._targets[key]
@@ -63,7 +67,7 @@ def diagonal_is_row_minimum(matrix: np.ndarray) -> list[bool]:
             for i in range(matrix.shape[0])]
 
 
-def psnr(image, reference) -> float:
+def psnr(image: np.ndarray, reference: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB between two HxWx3 uint8 images of one size."""
     a, b = np.asarray(image, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     if a.shape != b.shape:

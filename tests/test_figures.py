@@ -19,7 +19,10 @@ STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_s
          "02a_gradient", "02a_gram", "02a_result", "02a_style_per_layer", "06_masks_per_layer",
          "08_checkerboard", "08_loss_history", "08_result", "08_speed_table", "09_four_styles",
          "09_interpolation", "09_loss_history", "09_styles", "10_adain_statistics", "10_alpha",
-         "10_loss_history", "10_unseen_styles"}
+         "10_loss_history", "10_unseen_styles",
+         # complete sidecars, but from the settings before the paper's setup (issue 19)
+         "03_content_reconstructions", "03_style_reconstructions", "04_content_layer", "04_init",
+         "04_layers_vs_ratio", "04_network", "04_pooling", "04_tv_weight"}
 ASSETS = {"06_mixed_style"}
 
 
@@ -47,6 +50,13 @@ def test_an_incomplete_sidecar_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"runs\[0\]\.settings\.seed"):
         figures.save_figure(fig, tmp_path / "a.png", settings={"size": 48}, seconds=1.0,
                             weights=("none",))
+    with pytest.raises(ValueError, match=r"runs\[0\]\.seconds"):
+        figures.save_figure(fig, tmp_path / "a.png", settings={"seed": 0}, weights=("none",))
+    with pytest.raises(ValueError, match="are computed"):
+        figures.save_figure(fig, tmp_path / "a.png", settings={"seed": 0}, seconds=1.0,
+                            weights=("none",), weights_sha256=["forged"])
+    assert figures.missing_sidecar_fields({"runs": [{"settings": None}]})[-2:] == [
+        "runs[0].settings", "runs[0].seconds (not > 0)"]
     assert list(tmp_path.iterdir()) == []
     path = figures.save_figure(fig, tmp_path / "a.png", settings={"size": 48, "seed": 0},
                                seconds=1.5, weights=("none",))

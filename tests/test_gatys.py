@@ -183,6 +183,12 @@ def test_gatys_weights_by_hand():
     code = gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(288, 384), style_layers=layers)
     assert_allclose([code["style_weight"] * v for v in code["style_layer_weights"]],
                     [1e3 / 64**2, 1e3 / 128**2, 1e3 / 256**2, 1e3 / 512**2, 1e3 / 512**2], rtol=1e-12)
+    # ... which are stylize's defaults (style_weight 1e3, layer weights 1/C^2), at any size
+    from gluon_style.objective import style_layer_weights
+    assert_allclose([code["style_weight"] * v for v in code["style_layer_weights"]],
+                    [1e3 * v for v in style_layer_weights(layers)], rtol=1e-12)
+    assert gatys.gatys_weights(1e-3, content_layer="relu4_2", shape=(96, 128),
+                               style_layers=layers) == code and code["content_weight"] == 1.0
     two = gatys.gatys_weights(1e-4, content_layer="relu4_2", shape=(288, 384),
                               style_layers=("relu1_1", "relu2_1"))   # 10x beta, 5/2 per layer
     assert_allclose([two["style_weight"] * v for v in two["style_layer_weights"]],

@@ -69,3 +69,19 @@ def test_cli_lists_and_applies_a_shipped_model_by_name(models, tmp_path):
     (folder / "tiny_coffee.params").write_bytes(b"not parameters")
     r = cli("apply", "tiny_coffee", "astronaut", "-o", str(tmp_path / "x.jpg"), "--size", "48")
     assert r.returncode == 2 and "damaged" in r.stderr and not (tmp_path / "x.jpg").exists()
+
+
+def test_a_folder_named_like_a_model_and_a_changed_architecture(models, tmp_path, monkeypatch):
+    folder, net, _ = models
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny_coffee").mkdir()            # no checkpoint inside: the name wins
+    assert pretrained.open_model("tiny_coffee").config.styles == ("coffee",)
+    assert pretrained.is_name(tmp_path / "run") is False   # a run's folder is a folder
+    info = json.loads((folder / "MANIFEST.json").read_text())
+    assert "out_dir" not in info["tiny_coffee"]["settings"]   # no local paths shipped
+    info["tiny_coffee"]["arch"]["upsample"] = "transposed"
+    (folder / "MANIFEST.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="builds .* from its settings; reinstall"):
+        pretrained.open_model("tiny_coffee")
+    with pytest.raises(ValueError, match="invalid model name"):
+        pretrained.export(tmp_path / "run", name="../escape", quality={})
