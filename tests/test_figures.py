@@ -24,6 +24,8 @@ STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_s
          "03_content_reconstructions", "03_style_reconstructions", "04_content_layer", "04_init",
          "04_layers_vs_ratio", "04_network", "04_pooling", "04_tv_weight"}
 ASSETS = {"06_mixed_style"}
+# figures the notebooks now make that issue 19 has not yet committed
+NOT_YET = {"04_convergence", "04_ratio_convention", "04_samples"}
 
 
 def test_grid_figure_and_sidecar(tmp_path):
@@ -87,3 +89,12 @@ def test_committed_figures_have_complete_sidecars():
     for name in sorted(pngs - STALE - ASSETS):
         meta = json.loads((FIGURES / f"{name}.json").read_text())
         assert figures.missing_sidecar_fields(meta) == [], name
+
+
+def test_every_notebook_figure_is_committed():
+    from test_notebooks import FIGURES as MADE_BY
+
+    made = {name for names in MADE_BY.values() for name in names}
+    committed = {p.stem for p in FIGURES.glob("*.png")}
+    assert made - committed <= NOT_YET, sorted(made - committed - NOT_YET)
+    assert not NOT_YET & committed, "committed now: remove from NOT_YET"
