@@ -128,8 +128,12 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
 
     if len(results) != nrows * ncols:
         raise ValueError(f"{len(results)} results for a {nrows}x{ncols} grid")
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_inches * ncols, cell_inches * nrows + 0.4),
-                             squeeze=False)
+    # cells as wide as cell_inches and as tall as the images' aspect: no gaps between rows
+    aspect = max(r.image.shape[0] / r.image.shape[1] for r in results)
+    height = cell_inches * aspect * nrows + 0.35 * nrows * (len(col_labels) == len(results))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(cell_inches * ncols + 0.4 * bool(row_labels),
+                                      height + 0.4 + 0.5 * bool(title) + 0.35 * bool(col_labels)))
     for i, (ax, r) in enumerate(zip(axes.flat, results)):
         ax.imshow(r.image)
         ax.set_xticks([])
@@ -174,13 +178,28 @@ def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0)
     return fig
 
 
-def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"), x: str = "step"):
-    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds'.
+def best_so_far(history: list[dict]) -> list[dict]:
+    """At each record, the record of lowest total loss up to it: the image a run would deliver
+    if stopped there (L-BFGS records every trial of its line search, rejected ones too)."""
+    best, out = None, []
+    for h in history:
+        if best is None or h["total"] < best["total"]:
+            best = h
+        out.append({**best, "step": h["step"], "seconds": h["seconds"]})
+    return out
+
+
+def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"), x: str = "step",
+                best: bool = False):
+    """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds';
+    ``best``: plot ``best_so_far`` of each history, with the y-axis saying so.
 
     The legend sits below the panels, where it covers no curve.
     """
     import matplotlib.pyplot as plt
 
+    if best:
+        histories = [best_so_far(h) for h in histories]
     fig, axes = plt.subplots(1, len(terms), figsize=(4.0 * len(terms), 3.6), squeeze=False)
     for ax, term in zip(axes[0], terms):
         for history, label in zip(histories, labels):
@@ -190,7 +209,7 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
         ax.set_yscale("log")
         ax.set_title(f"{term} loss" if term != "total" else "total loss", fontsize=FONT)
         ax.set_xlabel(x, fontsize=FONT)
-        ax.set_ylabel("loss (log scale)", fontsize=FONT)
+        ax.set_ylabel("best loss so far (log)" if best else "loss (log scale)", fontsize=FONT)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=FONT - 1,
                frameon=False)

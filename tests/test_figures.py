@@ -43,6 +43,15 @@ def test_grid_figure_and_sidecar(tmp_path):
         figures.grid(results, nrows=2, ncols=2)
 
 
+def test_best_so_far_follows_the_lowest_total():
+    history = [{"step": i, "seconds": float(i), "total": t, "style": 10 * t}
+               for i, t in enumerate([5.0, 9.0, 3.0, 4.0])]   # 9 and 4: rejected trials
+    best = figures.best_so_far(history)
+    assert [h["total"] for h in best] == [5.0, 5.0, 3.0, 3.0]
+    assert [h["style"] for h in best] == [50.0, 50.0, 30.0, 30.0]
+    assert [h["step"] for h in best] == [0, 1, 2, 3]   # on the run's own axis
+
+
 def test_an_incomplete_sidecar_writes_nothing(tmp_path):
     import matplotlib.pyplot as plt
 
