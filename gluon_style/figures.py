@@ -130,10 +130,10 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
         raise ValueError(f"{len(results)} results for a {nrows}x{ncols} grid")
     # cells as wide as cell_inches and as tall as the images' aspect: no gaps between rows
     aspect = max(r.image.shape[0] / r.image.shape[1] for r in results)
-    height = cell_inches * aspect * nrows + 0.35 * nrows * (len(col_labels) == len(results))
+    label_rows = nrows if len(col_labels) == len(results) else int(bool(col_labels))
+    height = cell_inches * aspect * nrows + 0.35 * label_rows + 0.3 + 0.5 * bool(title)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False,
-                             figsize=(cell_inches * ncols + 0.4 * bool(row_labels),
-                                      height + 0.4 + 0.5 * bool(title) + 0.35 * bool(col_labels)))
+                             figsize=(cell_inches * ncols + 0.4 * bool(row_labels), height))
     for i, (ax, r) in enumerate(zip(axes.flat, results)):
         ax.imshow(r.image)
         ax.set_xticks([])

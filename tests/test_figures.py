@@ -21,11 +21,10 @@ STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_s
          "09_interpolation", "09_loss_history", "09_styles", "10_adain_statistics", "10_alpha",
          "10_loss_history", "10_unseen_styles",
          # complete sidecars, but from the settings before the paper's setup (issue 19)
-         "03_content_reconstructions", "03_style_reconstructions", "04_content_layer", "04_init",
-         "04_layers_vs_ratio", "04_network", "04_pooling", "04_tv_weight"}
+         "03_content_reconstructions", "03_style_reconstructions"}
 ASSETS = {"06_mixed_style"}
 # figures the notebooks now make that issue 19 has not yet committed
-NOT_YET = {"04_convergence", "04_ratio_convention", "04_samples"}
+NOT_YET = set()
 
 
 def test_grid_figure_and_sidecar(tmp_path):
