@@ -99,8 +99,8 @@ def _lbfgs(X, track, *, steps: int, lr: float, bounds, on_step) -> bool:
     restart after a direction that does not descend) the step moves the pixels by ``lr``
     on average (the pinned ones not at all) before clipping, as normalized gradient descent
     does; otherwise it starts at 1, L-BFGS's own scale. So ``lr`` sets the first step, and
-    through the first (s, y) pair the scale of the next ones. ``track(step, lr)`` -> (loss at X, whether to stop) fills
-    X.grad; ``on_step()`` after every evaluation but the first. The vectors are NumPy arrays:
+    through the first (s, y) pair the scale of the next ones. ``track(step, lr)`` -> (loss
+    at X, whether to stop) fills X.grad; ``on_step()`` after every evaluation but the first. The vectors are NumPy arrays:
     on the CPU their dot products and updates took 0.04-0.1 ms at 512 px against 1-3 ms as
     NDArray operations (benchmarks/lbfgs.py). Returns True if asked to stop.
     """

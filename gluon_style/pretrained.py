@@ -114,13 +114,14 @@ def load_into(model, path: Path) -> None:
 def load(name: str, *, ctx: str = "cpu"):
     """The shipped model ``name``, ready to ``apply`` (checksum verified first)."""
     from . import runtime
-    from .training import Model
+    from .training import Model, config_from_json
 
-    model = Model.build(settings(name), ctx=runtime.get_ctx(ctx))
-    if entry(name).get("arch") != model.arch:
-        raise ValueError(f"pretrained model {name!r} is a {entry(name).get('arch')} network, but "
+    info, path = entry(name), params_file(name)
+    model = Model.build(config_from_json(info["settings"]), ctx=runtime.get_ctx(ctx))
+    if info.get("arch") != model.arch:
+        raise ValueError(f"pretrained model {name!r} is a {info.get('arch')} network, but "
                          f"this gluon_style builds {model.arch} from its settings; reinstall")
-    load_into(model, params_file(name))
+    load_into(model, path)
     model.net.hybridize(static_alloc=True)
     return model
 
@@ -141,14 +142,12 @@ def is_name(ref: str | Path) -> bool:
 def settings(ref: str | Path):
     """The training settings of a shipped model or of the run in folder ``ref`` (nothing
     built, checksum verified): for checking options before any work."""
-    from .training import Model, TrainConfig
+    from .training import Model, config_from_json
 
     if not is_name(ref):
         return Model.settings(ref)
     params_file(ref)
-    fields = TrainConfig.__dataclass_fields__
-    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                          for k, v in entry(ref)["settings"].items() if k in fields})
+    return config_from_json(entry(ref)["settings"])
 
 
 def open_model(ref: str | Path, *, ctx: str = "cpu"):

@@ -2,8 +2,9 @@
 
 ``StyleDistance`` is the Gram-matrix style loss of Johnson et al.'s objective (at relu1_2,
 relu2_2, relu3_3, relu4_3, each layer weighted 1/C^2 as in training; always on VGG-19, the
-package's default loss network), between an image and a painting; ``confusion`` tabulates it for several outputs against several
-paintings; ``psnr`` compares an image with the photo it should reconstruct.
+package's default loss network), between an image and a painting; ``confusion`` tabulates
+it for several outputs against several paintings; ``psnr`` compares an image with the
+photo it should reconstruct.
 """
 from __future__ import annotations
 
@@ -41,11 +42,13 @@ class StyleDistance:
         return {name: gram(self.mx.nd, features[name]) for name in self.layers}
 
     def _painting(self, painting) -> dict:
-        if not isinstance(painting, (str, Path)):   # in memory: no stable key to cache by
-            return self.grams(load_image(painting, max_size=self.style_size))
-        key = str(painting)
-        if key not in self._targets:
-            self._targets[key] = self.grams(load_image(painting, max_size=self.style_size))
+        # a name or file is cached by its path; an image in memory has no stable key
+        key = str(painting) if isinstance(painting, (str, Path)) else None
+        if key is None or key not in self._targets:
+            grams = self.grams(load_image(painting, max_size=self.style_size))
+            if key is None:
+                return grams
+            self._targets[key] = grams
         return self._targets[key]
 
     def __call__(self, image, painting) -> float:

@@ -284,6 +284,13 @@ TrainConfig = settings_dataclass(train, "TrainConfig", __name__, exclude=("progr
 _TRAIN_FIELDS = [f.name for f in dataclasses.fields(TrainConfig)]
 
 
+def config_from_json(settings: dict) -> "TrainConfig":
+    """A ``TrainConfig`` from its JSON form (lists back to tuples; unknown keys, such as those
+    of an older version, left out)."""
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
+                          for k, v in settings.items() if k in _TRAIN_FIELDS})
+
+
 def _validate(config) -> None:
     """The settings every method shares, then the method's own."""
     found = method(config.kind)
@@ -318,9 +325,7 @@ class Model:
     @staticmethod
     def settings(folder) -> "TrainConfig":
         """The settings of the run in ``folder``, read from its checkpoint (nothing built)."""
-        saved = read_checkpoint(Path(folder))
-        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()}
-        return TrainConfig(**{k: v for k, v in settings.items() if k in _TRAIN_FIELDS})
+        return config_from_json(read_checkpoint(Path(folder))["settings"])
 
     @classmethod
     def load(cls, folder, *, ctx="cpu") -> "Model":
