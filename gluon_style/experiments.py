@@ -184,9 +184,9 @@ def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "g
     the style terms at the initial image (one forward pass each, ``steps=0``): the
     optimization then starts from the same style loss, whatever the representation.
     """
-    def start(kind):
-        _, history = dataclasses.replace(config, style_representation=kind,
-                                         steps=0).run(progress=False)
+    def start(kind):   # no step is taken, so any optimizer that takes every representation
+        _, history = dataclasses.replace(config, style_representation=kind, steps=0,
+                                         optimizer="adam").run(progress=False)
         return history[0]["style"]
 
     ref = start(reference)

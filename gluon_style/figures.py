@@ -119,23 +119,25 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
          title: str = "", losses: bool = False, cell_inches: float = 2.8, insets=()):
     """Lay ``results`` out row by row as a labelled image grid.
 
-    ``col_labels`` may have one label per column or one per cell; ``insets``, one
-    small image per cell (e.g. the style painting) drawn in its lower-left corner. The
-    final loss terms go to the sidecar; ``losses=True`` also prints them under each cell
-    (for a working figure, not a lecture).
+    A cell may also be a plain image (HxWx3 or PIL: the photo beside its stylizations).
+    ``col_labels`` may have one label per column or one per cell; ``insets``, one small
+    image per cell (e.g. the style painting; ``None`` for none) drawn in its lower-left
+    corner. The final loss terms go to the sidecar; ``losses=True`` also prints them under
+    each run's cell (for a working figure, not a lecture).
     """
     import matplotlib.pyplot as plt
 
     if len(results) != nrows * ncols:
         raise ValueError(f"{len(results)} results for a {nrows}x{ncols} grid")
     # cells as wide as cell_inches and as tall as the images' aspect: no gaps between rows
-    aspect = max(r.image.shape[0] / r.image.shape[1] for r in results)
+    images = [r.image if isinstance(r, Result) else np.asarray(r) for r in results]
+    aspect = max(im.shape[0] / im.shape[1] for im in images)
     label_rows = nrows if len(col_labels) == len(results) else int(bool(col_labels))
     height = cell_inches * aspect * nrows + 0.35 * label_rows + 0.3 + 0.5 * bool(title)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False,
                              figsize=(cell_inches * ncols + 0.4 * bool(row_labels), height))
-    for i, (ax, r) in enumerate(zip(axes.flat, results)):
-        ax.imshow(r.image)
+    for i, (ax, r, image) in enumerate(zip(axes.flat, results, images)):
+        ax.imshow(image)
         ax.set_xticks([])
         ax.set_yticks([])
         row, col = divmod(i, ncols)
@@ -145,12 +147,12 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
             ax.set_title(col_labels[i], fontsize=FONT)
         elif row == 0 and col_labels:
             ax.set_title(col_labels[col], fontsize=FONT)
-        if insets:
+        if insets and insets[i] is not None:
             inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
             inset.imshow(np.asarray(insets[i]))
             inset.set_xticks([])
             inset.set_yticks([])
-        if losses:
+        if losses and isinstance(r, Result):
             f = r.final
             ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "
                           f"{r.seconds:.0f} s", fontsize=7)

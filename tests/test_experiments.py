@@ -89,6 +89,18 @@ def test_equal_start_style_weights_equalize_the_first_style_term():
     assert len({round(w, 6) for w in weights.values()}) == len(kinds)   # the scales do differ
 
 
+def test_equal_start_style_weights_take_a_sampled_kernel_beside_an_lbfgs_base():
+    base = gs.StyleConfig(content="astronaut", style="coffee", size=48, steps=0, optimizer="lbfgs",
+                          content_layers=("relu2_2",), style_layers=("relu1_1",), pretrained=False)
+    weights = experiments.equal_start_style_weights(base, ("gram", "mmd_gaussian"))
+    sampled = dataclasses.replace(base, style_representation="mmd_gaussian", optimizer="adam",
+                                  style_weight=weights["mmd_gaussian"])
+    start = sampled.run(progress=False)[1][0]["style"]   # a run seeds its own samples
+    gram = base.run(progress=False)[1][0]["style"]
+    assert weights["gram"] == pytest.approx(base.style_weight)
+    assert start == pytest.approx(gram, rel=1e-4)
+
+
 def test_snapshots_at_time_budgets_are_the_best_image_so_far():
     config = gs.StyleConfig(content="astronaut", style="coffee", size=48, steps=6, init="noise",
                             content_layers=("relu2_2",), style_layers=("relu1_1",), pretrained=False)

@@ -3,7 +3,9 @@ import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 matplotlib.use("Agg")
 
@@ -19,12 +21,10 @@ STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_s
          "02a_gradient", "02a_gram", "02a_result", "02a_style_per_layer", "06_masks_per_layer",
          "08_checkerboard", "08_loss_history", "08_result", "08_speed_table", "09_four_styles",
          "09_interpolation", "09_loss_history", "09_styles", "10_adain_statistics", "10_alpha",
-         "10_loss_history", "10_unseen_styles",
-         # complete sidecars, but from the settings before the paper's setup (issue 19)
-         "03_content_reconstructions", "03_style_reconstructions"}
+         "10_loss_history", "10_unseen_styles"}
 ASSETS = {"06_mixed_style"}
 # figures the notebooks now make that issue 19 has not yet committed
-NOT_YET = set()
+NOT_YET = {"07_style_reconstructions", "03_style_terms_per_layer"}
 
 
 def test_grid_figure_and_sidecar(tmp_path):
@@ -40,6 +40,17 @@ def test_grid_figure_and_sidecar(tmp_path):
     assert figures.missing_sidecar_fields(meta) == []
     with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
         figures.grid(results, nrows=2, ncols=2)
+
+
+def test_grid_takes_a_plain_image_beside_runs(tmp_path):
+    result = experiments.run(gs.StyleConfig(**BASE), cache=tmp_path, progress=False)
+    photo = np.full((*result.image.shape[:2], 3), 200, np.uint8)
+    fig = figures.grid([photo, result], nrows=1, ncols=2, insets=[None, photo], losses=True)
+    first, second = fig.axes[:2]
+    assert_allclose(first.images[0].get_array(), photo)      # the plain image, as given
+    assert_allclose(second.images[0].get_array(), result.image)
+    assert first.get_xlabel() == "" and "content" in second.get_xlabel()   # losses: runs only
+    assert (len(first.child_axes), len(second.child_axes)) == (0, 1)   # the one inset given
 
 
 def test_best_so_far_follows_the_lowest_total():
