@@ -29,7 +29,9 @@ def sky_mask(photo: Image.Image) -> np.ndarray:
     blue = (b > r + 25) & (b > g) & (b > 110)
     labels, _ = ndimage.label(blue)
     sky = np.isin(labels, np.unique(labels[0][labels[0] > 0]))
-    return ndimage.binary_fill_holes(ndimage.binary_closing(sky, iterations=3))
+    pad = 4   # edge-padded, so that the closing does not erode the image's border
+    closed = ndimage.binary_closing(np.pad(sky, pad, mode="edge"), iterations=3)[pad:-pad, pad:-pad]
+    return ndimage.binary_fill_holes(closed)
 
 
 def main() -> None:
