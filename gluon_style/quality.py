@@ -42,13 +42,14 @@ class StyleDistance:
         return {name: gram(self.mx.nd, features[name]) for name in self.layers}
 
     def _painting(self, painting) -> dict:
-        # a name or file is cached by its path; an image in memory has no stable key
-        key = str(painting) if isinstance(painting, (str, Path)) else None
-        if key is None or key not in self._targets:
-            grams = self.grams(load_image(painting, max_size=self.style_size))
-            if key is None:
-                return grams
-            self._targets[key] = grams
+        def compute():
+            return self.grams(load_image(painting, max_size=self.style_size))
+
+        if not isinstance(painting, (str, Path)):   # in memory: no stable key to cache by
+            return compute()
+        key = str(painting)
+        if key not in self._targets:
+            self._targets[key] = compute()
         return self._targets[key]
 
     def __call__(self, image, painting) -> float:
