@@ -24,7 +24,7 @@ STALE = {"01_feature_maps", "01_preprocessing", "01_pretrained_vs_random", "02_s
          "10_loss_history", "10_unseen_styles"}
 ASSETS = {"06_mixed_style"}
 # figures the notebooks now make that issue 19 has not yet committed
-NOT_YET = {"07_style_reconstructions"}
+NOT_YET = set()
 
 
 def test_grid_figure_and_sidecar(tmp_path):
