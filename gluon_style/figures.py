@@ -163,20 +163,33 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
 
 
 def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0):
-    """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure."""
+    """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure.
+
+    A title too long for its panel is wrapped onto more lines, and the row's title gets its own
+    band above the tallest panel title, so that neither overlaps the other.
+    """
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     images = [np.asarray(im) for im in images]
     widths = [im.shape[1] / im.shape[0] for im in images]
-    fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + 0.5),
+    # about 9 characters of 12-pt text per inch of panel width
+    titles = ["\n".join(textwrap.fill(line, max(12, int(9 * height_inches * w))) for line in t.split("\n"))
+              for t, w in zip(list(titles) + [""] * len(images), widths)]
+    lines = max(t.count("\n") + 1 for t in titles)
+    band = 0.25 * lines + (0.4 if title else 0.1)   # inches above the images
+    fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + band),
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
-    for ax, im, t in zip(axes[0], images, list(titles) + [""] * len(images)):
+    for ax, im, t in zip(axes[0], images, titles):
         ax.imshow(im)
         ax.set_title(t, fontsize=FONT)
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=FONT + 2)
-    fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / (height_inches + band)))
+    else:
+        fig.tight_layout()
     return fig
 
 

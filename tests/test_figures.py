@@ -53,6 +53,18 @@ def test_grid_takes_a_plain_image_beside_runs(tmp_path):
     assert (len(first.child_axes), len(second.child_axes)) == (0, 1)   # the one inset given
 
 
+def test_image_row_wraps_long_titles_below_the_row_title():
+    wide, narrow = np.zeros((30, 60, 3), np.uint8), np.zeros((30, 20, 3), np.uint8)
+    long = "A Sunday Afternoon on the Island of La Grande Jatte"
+    fig = figures.image_row([wide, narrow], ["short", long], title="Row", height_inches=1.0)
+    assert fig.axes[0].get_title() == "short" and fig.axes[1].get_title().count("\n") >= 2
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lowest_suptitle = fig._suptitle.get_window_extent(renderer).y0
+    highest_title = max(ax.title.get_window_extent(renderer).y1 for ax in fig.axes)
+    assert highest_title <= lowest_suptitle   # the row's title overlaps no panel title
+
+
 def test_best_so_far_follows_the_lowest_total():
     history = [{"step": i, "seconds": float(i), "total": t, "style": 10 * t}
                for i, t in enumerate([5.0, 9.0, 3.0, 4.0])]   # 9 and 4: rejected trials
