@@ -26,7 +26,7 @@ from PIL import Image
 
 from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
-from .gatys import StyleConfig, interruptions
+from .gatys import GATYS_STYLE_LAYERS, StyleConfig, gatys_weights, interruptions
 from .levels import INITS
 from .image import save_image
 from .runtime import default_threads
@@ -191,6 +191,37 @@ def equal_start_style_weights(config: StyleConfig, kinds, *, reference: str = "g
 
     ref = start(reference)
     return {kind: config.style_weight * ref / max(start(kind), 1e-30) for kind in kinds}
+
+
+def gatys_setup(*, content: str, style: str, size: int, ratio: float = 1e-3, steps: int = 1000,
+                seed: int = 0, init: str = "noise", pooling: str = "max",
+                content_layer: str = "relu4_2", style_layers: tuple[str, ...] = GATYS_STYLE_LAYERS,
+                convention: str = "authors_code", **changes) -> StyleConfig:
+    """Gatys et al. (2016)'s setup as one ``StyleConfig``, the notebooks' single source of it.
+
+    The normalized VGG-19, L-BFGS, one scale, no total-variation term, content at
+    ``content_layer``, style at ``style_layers`` with the weights for ``ratio`` (alpha/beta)
+    of ``gatys_weights``, computed at the content image's shape at ``size`` px. No style
+    layers: a content reconstruction (no style weights). ``changes`` override any field.
+
+    Departs from the paper's text: ``pooling="max"``, as in the authors' published code
+    (leongatys/PytorchNeuralStyleTransfer builds its VGG with max pooling). The paper says
+    average pooling for synthesis, but on a network normalized through max pooling that
+    shrinks the deep activations, and the deep Gram terms with their fourth power, until
+    the deep layers barely count (notebook 03 measures it).
+    """
+    from .image import load_image
+
+    weights = {"content_weight": 1.0}
+    if style_layers:
+        shape = load_image(content, max_size=size).size[::-1]   # (H, W)
+        weights = gatys_weights(ratio, content_layer=content_layer, shape=shape,
+                                style_layers=tuple(style_layers), convention=convention)
+    settings = dict(content=content, style=style, size=size, steps=steps, seed=seed,
+                    optimizer="lbfgs", init=init, pooling=pooling, normalized_vgg=True,
+                    tv_weight=0.0, pyramid=(), content_layers=(content_layer,),
+                    style_layers=tuple(style_layers), **weights)
+    return StyleConfig(**{**settings, **changes})
 
 
 def run_with_snapshots(config: StyleConfig, *, seconds, progress: bool = False):

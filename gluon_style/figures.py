@@ -162,6 +162,15 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
     return fig
 
 
+def painting_title(name: str, *, sep: str = "\n") -> str:
+    """A registered painting's short title and artist, for a panel: 'The Starry Night' +
+    ``sep`` + 'Vincent van Gogh' (the manifest's parenthesised notes left out)."""
+    from .data import manifest
+
+    entry = manifest()[name]
+    return f"{entry['title'].split(' (')[0]}{sep}{entry['artist'].split(' (')[0]}"
+
+
 def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0):
     """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure.
 

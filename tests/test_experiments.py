@@ -137,3 +137,23 @@ def test_a_sweep_on_a_local_dask_cluster_equals_the_serial_one(tmp_path):
         assert_array_equal(a.image, b.image)
         assert [h["total"] for h in a.history] == [h["total"] for h in b.history]
     assert len(list((tmp_path / "shared").glob("*.png"))) == 2
+
+
+def test_gatys_setup_is_the_papers_setup_with_its_weights():
+    config = experiments.gatys_setup(content="astronaut", style="coffee", size=64, ratio=1e-4)
+    assert (config.optimizer, config.pooling, config.normalized_vgg, config.init) == \
+        ("lbfgs", "max", True, "noise")
+    assert (config.tv_weight, config.pyramid, config.content_layers) == (0.0, (), ("relu4_2",))
+    # authors' code: content weight 1, style weight 1/ratio, 1/N_l^2 per layer
+    assert (config.content_weight, config.style_weight) == (1.0, 1e4)
+    assert config.style_layer_weights == tuple(1 / n ** 2 for n in (64, 128, 256, 512, 512))
+    two = experiments.gatys_setup(content="astronaut", style="coffee", size=64,
+                                  style_layers=("relu1_1", "relu2_1"), pooling="avg", steps=5)
+    assert two.style_layer_weights == (2.5 / 64 ** 2, 2.5 / 128 ** 2)   # 5/L each: w_l = 1/L
+    assert (two.pooling, two.steps) == ("avg", 5)
+    content_only = experiments.gatys_setup(content="astronaut", style="coffee", size=64,
+                                           style_layers=(), content_layer="relu2_2")
+    assert content_only.style_layers == () and content_only.style_layer_weights is None
+    assert content_only.content_layers == ("relu2_2",)
+    assert experiments.gatys_setup(content="astronaut", style="coffee", size=64,
+                                   tv_weight=1.0).tv_weight == 1.0   # any field can change

@@ -129,3 +129,8 @@ def test_every_notebook_figure_is_committed():
     committed = {p.stem for p in FIGURES.glob("*.png")}
     assert made - committed <= NOT_YET, sorted(made - committed - NOT_YET)
     assert not NOT_YET & committed, "committed now: remove from NOT_YET"
+
+
+def test_painting_title_is_short_title_then_artist():
+    assert figures.painting_title("turner_shipwreck") == "The Shipwreck of the Minotaur\nJ. M. W. Turner"
+    assert figures.painting_title("munch_the_scream", sep=", ") == "The Scream, Edvard Munch"
