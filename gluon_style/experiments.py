@@ -201,8 +201,10 @@ def gatys_setup(*, content: str, style: str, size: int, ratio: float = 1e-3, ste
 
     The normalized VGG-19, L-BFGS, one scale, no total-variation term, content at
     ``content_layer``, style at ``style_layers`` with the weights for ``ratio`` (alpha/beta)
-    of ``gatys_weights``, computed at the content image's shape at ``size`` px. No style
-    layers: a content reconstruction (no style weights). ``changes`` override any field.
+    of ``gatys_weights``, computed at the content image's shape at ``size`` px (the
+    ``equations`` convention also uses ``content_layer``'s size, so change the content layer
+    through ``content_layer``, not ``content_layers``). No style layers: a content
+    reconstruction (no style weights). ``changes`` override any field.
 
     Departs from the paper's text: ``pooling="max"``, as in the authors' published code
     (leongatys/PytorchNeuralStyleTransfer builds its VGG with max pooling). The paper says

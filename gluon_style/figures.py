@@ -163,11 +163,14 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
 
 
 def painting_title(name: str, *, sep: str = "\n") -> str:
-    """A registered painting's short title and artist, for a panel: 'The Starry Night' +
-    ``sep`` + 'Vincent van Gogh' (the manifest's parenthesised notes left out)."""
+    """A registered image's short title and artist, for a panel: 'The Starry Night' +
+    ``sep`` + 'Vincent van Gogh' (the manifest's parenthesised notes left out). A name the
+    manifest does not hold (a path, a scikit-image photo) is returned as it is."""
     from .data import manifest
 
-    entry = manifest()[name]
+    entry = manifest().get(name)
+    if entry is None:
+        return name
     return f"{entry['title'].split(' (')[0]}{sep}{entry['artist'].split(' (')[0]}"
 
 

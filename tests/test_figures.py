@@ -132,3 +132,5 @@ def test_every_notebook_figure_is_committed():
 def test_painting_title_is_short_title_then_artist():
     assert figures.painting_title("turner_shipwreck") == "The Shipwreck of the Minotaur\nJ. M. W. Turner"
     assert figures.painting_title("munch_the_scream", sep=", ") == "The Scream, Edvard Munch"
+    assert figures.painting_title("tubingen", sep=", ").endswith(", Andreas Praefcke")
+    assert figures.painting_title("my/own.jpg") == "my/own.jpg"   # not registered: as given
