@@ -186,9 +186,11 @@ def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0)
 
     images = [np.asarray(im) for im in images]
     widths = [im.shape[1] / im.shape[0] for im in images]
-    # about 9 characters of 12-pt text per inch of panel width
-    titles = ["\n".join(textwrap.fill(line, max(12, int(9 * height_inches * w))) for line in t.split("\n"))
-              for t, w in zip(list(titles) + [""] * len(images), widths)]
+    def wrap(text, width):   # about 9 characters of 12-pt text per inch of panel width
+        chars = max(12, int(9 * height_inches * width))
+        return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+    titles = [wrap(t, w) for t, w in zip(list(titles) + [""] * len(images), widths)]
     lines = max(t.count("\n") + 1 for t in titles)
     band = 0.25 * lines + (0.4 if title else 0.1)   # inches above the images
     fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + band),
