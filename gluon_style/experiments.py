@@ -28,7 +28,7 @@ from . import data
 from .files import atomic_path, cache_dir, sha256, write_json
 from .gatys import GATYS_STYLE_LAYERS, StyleConfig, gatys_weights, interruptions
 from .levels import INITS
-from .image import save_image
+from .image import load_image, save_image
 from .runtime import default_threads
 from .settings import versions
 
@@ -212,8 +212,6 @@ def gatys_setup(*, content: str, style: str, size: int, ratio: float = 1e-3, ste
     shrinks the deep activations, and the deep Gram terms with their fourth power, until
     the deep layers barely count (notebook 03 measures it).
     """
-    from .image import load_image
-
     weights = {"content_weight": 1.0}
     if style_layers:
         shape = load_image(content, max_size=size).size[::-1]   # (H, W)

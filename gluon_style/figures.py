@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import manifest
 from .experiments import Result, vgg_weights_checksum, weights_checksum
 from .files import atomic_path, sha256, write_json
 from .settings import versions
@@ -166,8 +167,6 @@ def painting_title(name: str, *, sep: str = "\n") -> str:
     """A registered image's short title and artist, for a panel: 'The Starry Night' +
     ``sep`` + 'Vincent van Gogh' (the manifest's parenthesised notes left out). A name the
     manifest does not hold (a path, a scikit-image photo) is returned as it is."""
-    from .data import manifest
-
     entry = manifest().get(name)
     if entry is None:
         return name
@@ -186,13 +185,15 @@ def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0)
 
     images = [np.asarray(im) for im in images]
     widths = [im.shape[1] / im.shape[0] for im in images]
+
     def wrap(text, width):   # about 9 characters of 12-pt text per inch of panel width
         chars = max(12, int(9 * height_inches * width))
         return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
 
     titles = [wrap(t, w) for t, w in zip(list(titles) + [""] * len(images), widths)]
     lines = max(t.count("\n") + 1 for t in titles)
-    band = 0.25 * lines + (0.4 if title else 0.1)   # inches above the images
+    title_band = 0.4 if title else 0.0   # inches for the row's title, above the panel titles
+    band = 0.25 * lines + 0.1 + title_band
     fig, axes = plt.subplots(1, len(images), figsize=(height_inches * sum(widths) + 0.2, height_inches + band),
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
     for ax, im, t in zip(axes[0], images, titles):
@@ -201,9 +202,7 @@ def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0)
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=FONT + 2)
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / (height_inches + band)))
-    else:
-        fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - title_band / (height_inches + band)))
     return fig
 
 
