@@ -173,6 +173,17 @@ def painting_title(name: str, *, sep: str = "\n") -> str:
     return f"{entry['title'].split(' (')[0]}{sep}{entry['artist'].split(' (')[0]}"
 
 
+def power_of_ten(value: float) -> str:
+    """A ratio such as 1e-3 as matplotlib text for '10 to the -3', for axis and panel labels.
+
+    Raises ``ValueError`` for a value that is not a power of ten, rather than rounding it.
+    """
+    exponent = round(float(np.log10(value)))
+    if not np.isclose(value, 10.0 ** exponent, rtol=1e-9):
+        raise ValueError(f"{value!r} is not a power of ten")
+    return f"10$^{{{exponent}}}$"
+
+
 def image_row(images, titles=(), *, title: str = "", height_inches: float = 3.0):
     """Images side by side (each HxWx3 uint8 or PIL), titled; returns the figure.
 

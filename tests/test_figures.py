@@ -129,6 +129,13 @@ def test_every_notebook_figure_is_committed():
     assert not NOT_YET & committed, "committed now: remove from NOT_YET"
 
 
+def test_power_of_ten_labels_exact_powers_and_refuses_others():
+    assert figures.power_of_ten(1e-3) == "10$^{-3}$"
+    assert figures.power_of_ten(100.0) == "10$^{2}$"
+    with pytest.raises(ValueError, match="power of ten"):
+        figures.power_of_ten(2e-3)
+
+
 def test_painting_title_is_short_title_then_artist():
     assert figures.painting_title("turner_shipwreck") == "The Shipwreck of the Minotaur\nJ. M. W. Turner"
     assert figures.painting_title("munch_the_scream", sep=", ") == "The Scream, Edvard Munch"
