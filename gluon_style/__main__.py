@@ -1,11 +1,5 @@
 import sys
 
-try:
-    from .cli import main   # imports MXNet: a second or two in which Ctrl-C can land
-except KeyboardInterrupt:
-    from .runtime import STOPPED_BEFORE_A_RESULT
-
-    print(STOPPED_BEFORE_A_RESULT, file=sys.stderr)
-    sys.exit(130)
+from .cli import main   # a Ctrl-C while this imports MXNet: see gluon_style/__init__.py
 
 sys.exit(main())

@@ -6,10 +6,13 @@ The ``stylize`` options are generated from ``gluon_style.stylize``'s signature
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import inspect
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import data, gatys, johnson, pretrained, runtime, training, weights
@@ -162,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    _python_ctrl_c()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # --help, or a usage error (already printed as one line)
@@ -204,9 +208,8 @@ def _stylize(args) -> int:
     check_output(args.output, inputs=inputs)  # before any work
     if args.save_every:
         check_output(_snapshot(args.output, args.save_every), inputs=inputs, sidecar=False)
-    report = _reporter(args)
-    with gatys.interruptions() as stops:
-        image, history = config.run(progress=not args.quiet, callback=report)
+    with gatys.interruptions() as stops, _ctrl_c_between_steps(_reporter(args)) as callback:
+        image, history = config.run(progress=not args.quiet, callback=callback)
     extra = {"interrupted": stops[0].saved} if stops else {}
     sidecar = write_result(args.output, image, config, history, **extra)
     if stops:   # (possibly before the first record: history may be empty)
@@ -241,6 +244,47 @@ def _reporter(args):
         if args.save_every and step and step % args.save_every == 0:
             save_image(postprocess(X), _snapshot(args.output, step))
     return report
+
+
+def _python_ctrl_c() -> None:
+    """Start-up is over: Ctrl-C raises KeyboardInterrupt again (gluon_style/__init__.py)."""
+    import gluon_style
+
+    if signal.getsignal(signal.SIGINT) is gluon_style._stop_before_a_result:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_steps(report):
+    """Yield the run's callback, with Ctrl-C deferred to it once records flow: a press sets a
+    flag and the next record raises KeyboardInterrupt from the callback, where the optimizer
+    catches it. Raised where the signal lands, it can be lost: Python prints and drops an
+    exception raised inside a finalizer (MXNet frees NDArrays in ``__del__``). Before the
+    first record (loading, mixing a fine_style) a press raises at once, and so does a second
+    press; one after the last record is not acted on (the result is complete)."""
+    started, pressed = [], []
+
+    def on_press(signum, frame):
+        if not started:
+            signal.default_int_handler(signum, frame)
+        pressed.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def callback(rec, X):
+        started.append(True)
+        if pressed:
+            raise KeyboardInterrupt
+        return None if report is None else report(rec, X)
+
+    defer = (threading.current_thread() is threading.main_thread()
+             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if defer:
+        signal.signal(signal.SIGINT, on_press)
+    try:
+        yield callback
+    finally:
+        if defer:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _snapshot(output, step: int) -> Path:

@@ -234,6 +234,41 @@ def test_ctrl_c_before_the_first_record_still_writes_what_it_says(tmp_path, caps
     assert meta["interrupted"]["step"] is None and meta["history"] == []
 
 
+@pytest.mark.parametrize("press_at, records", [(1, 0), (3, 3)])
+def test_ctrl_c_is_deferred_to_the_next_record_once_records_flow(press_at, records, tmp_path,
+                                                                 capsys, monkeypatch):
+    """A press inside evaluation ``press_at``: before the first record it raises at once (0
+    records); later it sets a flag and the next record stops the run (3 records, not 2).
+    Python's own handler is back afterwards."""
+    import signal
+
+    from gluon_style import cli, gatys
+
+    real, calls = gatys.evaluator, []
+
+    def pressing_evaluator(*args, **kwargs):
+        evaluate = real(*args, **kwargs)
+
+        def evaluate_and_press(*a, **k):
+            calls.append(1)
+            if len(calls) == press_at:
+                os.kill(os.getpid(), signal.SIGINT)   # handled before the evaluation is done
+            return evaluate(*a, **k)
+        return evaluate_and_press
+
+    monkeypatch.setattr(gatys, "evaluator", pressing_evaluator)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+    try:
+        out = tmp_path / "o.png"
+        code = cli.main(["stylize", "astronaut", "coffee", "-o", str(out), "--size", "48",
+                         "--steps", "50", "--no-pretrained", "--quiet"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 0 and f"interrupted after {records} steps" in capsys.readouterr().out
+    assert len(json.loads(out.with_suffix(".json").read_text())["history"]) == records
+
+
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     import signal
     import time
