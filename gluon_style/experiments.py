@@ -45,7 +45,13 @@ class Result:
 
     @property
     def final(self) -> dict:
-        return self.history[-1]
+        """The record of the image the run delivered. L-BFGS delivers its lowest-loss
+        evaluation at the full size (its history also holds the rejected trials of its line
+        searches); the other optimizers, when they finish, their last image."""
+        if self.config.optimizer != "lbfgs":
+            return self.history[-1]
+        full = [h for h in self.history if h["size"] == self.history[-1]["size"]]
+        return min(full, key=lambda h: h["total"])
 
 
 def image_checksum(ref) -> str:

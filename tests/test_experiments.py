@@ -157,3 +157,16 @@ def test_gatys_setup_is_the_papers_setup_with_its_weights():
     assert content_only.content_layers == ("relu2_2",)
     assert experiments.gatys_setup(content="astronaut", style="coffee", size=64,
                                    tv_weight=1.0).tv_weight == 1.0   # any field can change
+
+
+def test_final_is_the_delivered_record_not_a_rejected_trial():
+    """L-BFGS delivers its lowest full-size evaluation; its last record can be a rejected
+    line-search trial. Normalized GD and Adam deliver their last image."""
+    def rec(step, size, total):
+        return dict(step=step, size=size, total=total)
+
+    history = [rec(0, 48, 1.0), rec(1, 96, 9.0), rec(2, 96, 3.0), rec(3, 96, 50.0)]
+    lbfgs = experiments.Result(gs.StyleConfig("a", "b", optimizer="lbfgs"), None, history, 1.0, "k", False)
+    assert lbfgs.final == rec(2, 96, 3.0)   # not the 48 px level's lower number
+    adam = experiments.Result(gs.StyleConfig("a", "b", optimizer="adam"), None, history, 1.0, "k", False)
+    assert adam.final == rec(3, 96, 50.0)
