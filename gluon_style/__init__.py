@@ -38,6 +38,7 @@ from .vgg import vgg_features, vgg19_features, vgg16_features, layer_names  # no
 from .losses import content_loss, gram, gram_loss, tv_loss  # noqa: E402
 from .gatys import stylize, StyleConfig  # noqa: E402
 from . import johnson, adain  # noqa: E402,F401  (register their training methods)
+from . import presets  # noqa: E402,F401  (the notebooks' settings)
 
 __version__ = "0.1.0"
 __all__ = [

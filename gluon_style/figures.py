@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -82,7 +83,32 @@ def save_figure(fig, path: str | Path, results: list[Result] = (), *, settings: 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=fig.dpi, bbox_inches="tight")
     write_json(path.with_suffix(".json"), meta)
+    _show_in_notebook(fig, path)
     return path
+
+
+# output metadata naming the file a notebook's image was saved to: the book links to the file
+BOOK_FIGURE_KEY = "gluon_style_figure"
+
+
+def _show_in_notebook(fig, path: Path) -> None:
+    """In a Jupyter kernel, show the saved file (tagged with its path, so the rendered book
+    links to it instead of embedding a copy) and close the figure, which matplotlib would
+    otherwise show a second time. Elsewhere, nothing."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is None or "IPKernelApp" not in shell.config or path.suffix.lower() != ".png":
+        return
+    import os
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as saved:   # shown as wide as matplotlib's 100 dpi would show it
+        width = round(saved.width * 100 / fig.dpi)
+    display(Image(filename=str(path), width=width),
+            metadata={BOOK_FIGURE_KEY: os.path.relpath(path.resolve())})   # from the notebook's folder
+    plt.close(fig)
 
 
 class Stopwatch:

@@ -1,41 +1,14 @@
-"""Every notebook runs end to end at tiny size; committed notebooks carry no outputs."""
+"""Every notebook runs end to end at its smoke preset; committed notebooks carry no outputs."""
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from gluon_style import figures
+from gluon_style import figures, presets
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-TINY = {
-    "01_images_and_vgg19": dict(size=48),
-    "02_gatys_style_transfer": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3]),
-    "02a_build_it_yourself": dict(size=48, steps=3, check_steps=2),
-    "03_reconstructions": dict(size=48, steps=2, content_layers=["relu1_2", "relu4_2"],
-                               style_depths=[1, 3]),
-    "04_layer_choice_and_weights": dict(size=48, steps=2, style_depths=[1, 5], ratios=[1e-4, 1e-2],
-                                        tv_weights=[0.0, 10.0]),
-    "05_one_content_many_styles": dict(size=48, steps=2,
-                                       styles=["vangogh_starry_night", "munch_the_scream"],
-                                       ratios=[1e-3, 1e-4]),
-    # 128 px: the painting's sky crop (3:1) must keep 32 px; 64 px: the coarse level too
-    "06_perceptual_controls": dict(size=128, steps=2, big_size=128, big_steps=3, pyramid=[64],
-                                   pyramid_steps=2, style_scales=[1.0, 2.0]),
-    "07_style_representations": dict(size=48, steps=2,
-                                     representations=["gram", "mean_std", "mmd_gaussian"]),
-    "11_optimizers_and_speed": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9]),
-    "08_feedforward_perceptual_loss": dict(
-        crop=32, batch_size=1, steps=2, apply_size=48, table_sizes=[64], opt_steps=[2, 4],
-        measured_steps=2, content_photos=["astronaut", "rocket"], test_photo="astronaut"),
-    "09_conditional_instance_norm": dict(
-        crop=32, batch_size=1, steps=2, apply_size=64, strip=3, content_photos=["astronaut"],
-        test_photo="astronaut"),
-    "10_adain_arbitrary_style": dict(
-        crop=32, batch_size=1, steps=2, style_steps=2, apply_size=48, alphas=[0.0, 1.0],
-        content_photos=["astronaut"], test_photo="astronaut",
-        train_styles=["vangogh_starry_night", "munch_the_scream"], unseen_styles=["klimt_the_kiss"]),
-}
+NAMES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
 FIGURES = {
     "01_images_and_vgg19": ["01_preprocessing", "01_feature_maps", "01_pretrained_vs_random"],
     "02_gatys_style_transfer": ["02_result", "02_loss_curves", "02_snapshots"],
@@ -58,11 +31,42 @@ FIGURES = {
 }
 
 
+def number(name: str) -> str:
+    return name.split("_")[0]
+
+
+def parameters_cell(name: str) -> dict:
+    """The literal values assigned in a notebook's parameters cell."""
+    import ast
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        targets = node.targets[0]
+        names = targets.elts if isinstance(targets, ast.Tuple) else [targets]
+        value = ast.literal_eval(node.value)
+        for target, v in zip(names, value if isinstance(targets, ast.Tuple) else [value]):
+            values[target.id] = v
+    return values
+
+
 def test_every_notebook_is_covered():
-    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(TINY) == sorted(FIGURES)
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES == sorted(FIGURES)
+    assert sorted(map(number, NAMES)) == sorted(presets.PRESETS)
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", NAMES)
+def test_paper_preset_is_the_parameters_cell_and_covers_the_others(name):
+    cell, table = parameters_cell(name), presets.PRESETS[number(name)]
+    assert cell["preset"] == "paper"
+    assert {k: cell[k] for k in table["paper"]} == table["paper"]
+    for other in ("class", "smoke"):
+        if isinstance(table[other], dict):
+            assert set(table[other]) <= set(table["paper"]), other
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_committed_without_outputs_and_one_parameters_cell(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -72,42 +76,111 @@ def test_committed_without_outputs_and_one_parameters_cell(name):
     assert "gs.seed(seed)" in code[code.index(tagged[0]) + 1].source  # seeded right after
 
 
+def _load(name: str):
+    """One of this folder's scripts (make_figures.py, build_book.py) as a module."""
+    import importlib.util
+    import sys
+
+    if str(NOTEBOOKS) not in sys.path:
+        sys.path.insert(0, str(NOTEBOOKS))
+    spec = importlib.util.spec_from_file_location(name, NOTEBOOKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """The book's folder at the smoke preset: the runs below execute into it, as build_book.py
+    does, and the book test renders what they left."""
+    return tmp_path_factory.mktemp("smoke_book")
+
+
 @pytest.mark.notebook
 @pytest.mark.pretrained
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_notebook_runs_tiny_and_writes_its_figures(name, tmp_path):
-    import papermill
-
-    out = tmp_path / "figures"
-    papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"),
-                               parameters={**TINY[name], "out_dir": str(out),
-                                           "runs_cache": str(tmp_path / "runs"),
-                                           "runs_dir": str(tmp_path / "checkpoints")},
-                               cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_tiny_and_writes_its_figures(name, smoke_book):
+    _load("build_book").run(NOTEBOOKS / f"{name}.ipynb", preset="smoke", out=smoke_book)
     for fig in FIGURES[name]:
-        png, sidecar = out / f"{fig}.png", out / f"{fig}.json"
+        png, sidecar = smoke_book / "figures" / f"{fig}.png", smoke_book / "figures" / f"{fig}.json"
         assert png.stat().st_size > 1000, fig
         meta = json.loads(sidecar.read_text())
         assert meta["figure"] == f"{fig}.png" and figures.missing_sidecar_fields(meta) == [], fig
 
 
-def test_make_figures_selects_by_number_or_name_and_rejects_others():
-    import importlib.util
+def _browser():
+    """Headless Debian chromium through Selenium; skipped where it is not installed, except in
+    CI (CI=true), which installs it (.ci/run)."""
+    import os
+    import shutil
 
-    spec = importlib.util.spec_from_file_location("make_figures", NOTEBOOKS / "make_figures.py")
-    make_figures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_figures)
+    found = shutil.which("chromium") and shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        found = False
+    if not found:
+        message = "needs Debian's chromium and chromium-driver and the selenium package"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.page_load_strategy = "eager"   # do not wait for MathJax from its CDN
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+@pytest.mark.notebook
+@pytest.mark.pretrained
+def test_book_renders_and_every_image_loads_in_a_browser(smoke_book):
+    import time
+
+    book = _load("build_book")
+    for name in NAMES:   # what the runs above left; run alone, this executes them
+        if not (smoke_book / "executed" / f"{name}.ipynb").exists():
+            book.run(NOTEBOOKS / f"{name}.ipynb", preset="smoke", out=smoke_book)
+    pages = book.build(NAMES, preset="smoke", out=smoke_book, execute=False)
+    html = (smoke_book / "04_layer_choice_and_weights.html").read_text()
+    assert "data:image/png" not in html and 'src="figures/04_layers_vs_ratio.png"' in html
+    loaded = ("return Array.from(document.images, i => [i.src, i.complete ? i.naturalWidth : "
+              "null]);")
+
+    def images_once_loaded(driver):   # null while an image is still loading
+        for _ in range(100):
+            found = driver.execute_script(loaded)
+            if all(width is not None for _, width in found):
+                return found
+            time.sleep(0.1)
+        return found
+
+    driver = _browser()
+    try:
+        driver.get((smoke_book / "index.html").as_uri())   # every notebook linked; no image broken
+        hrefs = [a.get_attribute("href") for a in driver.find_elements("css selector", "a")]
+        linked = {h.rsplit("/", 1)[-1] for h in hrefs if h and h.startswith("file:")}
+        assert linked == {p.name for p in pages} | {"index.html"}   # and the page's own link
+        assert all(width for _, width in images_once_loaded(driver))
+        driver.get(pages[NAMES.index("04_layer_choice_and_weights")].as_uri())
+        images = images_once_loaded(driver)
+        assert len(images) >= len(FIGURES["04_layer_choice_and_weights"])
+        assert all(width for _, width in images), images   # 0: a broken image
+    finally:
+        driver.quit()
+
+
+def test_make_figures_selects_by_number_or_name_and_rejects_others():
+    make_figures = _load("make_figures")
     chosen = make_figures.select(["04", "02", "02a_build_it_yourself"])
     assert [p.stem for p in chosen] == ["04_layer_choice_and_weights", "02_gatys_style_transfer",
                                         "02a_build_it_yourself"]
-    assert len(make_figures.select([])) == len(TINY)
+    assert len(make_figures.select([])) == len(NAMES)
     assert make_figures.FIGURES == NOTEBOOKS.parent / "figures"
     with pytest.raises(ValueError, match="no notebook '99'; options are"):
         make_figures.select(["99"])
 
 
 def test_notebooks_write_locally_unless_asked():
-    for name in TINY:
+    for name in NAMES:
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         assert 'out_dir = "out"' in params.source, name
