@@ -262,16 +262,18 @@ def _ctrl_c_between_steps(report):
     exception raised inside a finalizer (MXNet frees NDArrays in ``__del__``). Before the
     first record (loading, mixing a fine_style) a press raises at once, and so does a second
     press; one after the last record is not acted on (the result is complete)."""
-    started, pressed = [], []
+    started = pressed = False
 
     def on_press(signum, frame):
+        nonlocal pressed
         if not started:
             signal.default_int_handler(signum, frame)
-        pressed.append(signum)
+        pressed = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def callback(rec, X):
-        started.append(True)
+        nonlocal started
+        started = True
         if pressed:
             raise KeyboardInterrupt
         return None if report is None else report(rec, X)

@@ -87,19 +87,13 @@ def render_index(out: Path) -> None:
 
 def run(path: Path, *, preset: str, out: Path) -> Path:
     """Execute one notebook at ``preset``; the paper preset writes the committed figures."""
-    import papermill
-
     if preset == "paper":
         folder, params = HERE / "out", {"out_dir": str(make_figures.FIGURES)}
     else:
         folder = out
         params = {"out_dir": str(out / "figures"), "runs_cache": str(out / "runs"),
                   "runs_dir": str(out / "checkpoints")}
-    executed = folder / "executed" / path.name
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(str(path), str(executed), parameters={"preset": preset, **params},
-                               cwd=str(HERE), kernel_name="python3", progress_bar=False)
-    return executed
+    return make_figures.execute(path, parameters={"preset": preset, **params}, folder=folder)
 
 
 def build(names: list[str], *, preset: str = "paper", out: Path = BOOK, execute: bool = True

@@ -37,25 +37,34 @@ def select(names: list[str]) -> list[Path]:
     return chosen
 
 
+def execute(path: Path, *, parameters: dict, folder: Path) -> Path:
+    """Run one notebook with papermill from this folder: the executed copy goes to
+    ``folder/executed``, the cells' output, as it comes, to ``folder/logs``."""
+    import papermill
+
+    executed, log = folder / "executed" / path.name, folder / "logs" / f"{path.stem}.log"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as stream:
+        papermill.execute_notebook(str(path), str(executed), parameters=parameters,
+                                   cwd=str(HERE), kernel_name="python3",
+                                   stdout_file=stream, stderr_file=stream)
+    return executed
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
     args = parser.parse_args(argv)
     try:
         chosen = select(args.names)   # every check before any work
-        import papermill
+        import papermill  # noqa: F401  (missing: say so before any work)
     except (ValueError, ImportError) as err:
         sys.exit(f"make_figures: {err}")
-    executed, logs = HERE / "out" / "executed", HERE / "out" / "logs"
-    executed.mkdir(parents=True, exist_ok=True)
-    logs.mkdir(parents=True, exist_ok=True)
     for i, path in enumerate(chosen, 1):
         tic = time.perf_counter()
         print(f"[{i}/{len(chosen)}] {path.stem} -> {FIGURES}", flush=True)
-        with open(logs / f"{path.stem}.log", "w") as log:   # the cells' output, as it comes
-            papermill.execute_notebook(str(path), str(executed / path.name),
-                                       parameters={"out_dir": str(FIGURES)}, cwd=str(HERE),
-                                       kernel_name="python3", stdout_file=log, stderr_file=log)
+        execute(path, parameters={"out_dir": str(FIGURES)}, folder=HERE / "out")
         print(f"[{i}/{len(chosen)}] {path.stem} done in {time.perf_counter() - tic:.0f} s",
               flush=True)
 
