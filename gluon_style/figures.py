@@ -274,7 +274,7 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
         ax.set_yscale("log")
         ax.set_title(f"{term} loss" if term != "total" else "total loss", fontsize=FONT)
         ax.set_xlabel(x, fontsize=FONT)
-        ax.set_ylabel("best loss so far (log)" if best else "loss (log scale)", fontsize=FONT)
+        ax.set_ylabel("at the best total so far (log)" if best else "loss (log scale)", fontsize=FONT)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=FONT - 1,
                frameon=False)
