@@ -27,7 +27,7 @@ PRESETS: dict[str, dict[str, dict | str]] = {
         "smoke": dict(size=48),
     },
     "02": {
-        "paper": dict(size=256, steps=500, gatys_steps=150,
+        "paper": dict(size=512, steps=500, gatys_steps=150,
                       snapshot_steps=[1, 10, 50, 100, 200, 500]),
         "class": dict(size=160, steps=200, gatys_steps=100, snapshot_steps=[1, 10, 50, 200]),
         "smoke": dict(size=48, steps=3, gatys_steps=2, snapshot_steps=[1, 3]),
