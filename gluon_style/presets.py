@@ -110,7 +110,7 @@ PRESETS: dict[str, dict[str, dict | str]] = {
                       unseen_styles=["klimt_the_kiss"]),
     },
     "11": {
-        "paper": dict(size=256, steps=300, pyramid_steps=100, budgets=[30, 60, 120, 240]),
+        "paper": dict(size=256, steps=600, pyramid_steps=100, budgets=[15, 30, 60, 120]),
         "class": dict(size=160, steps=300, pyramid_steps=100, budgets=[5, 10, 20]),
         "smoke": dict(size=96, steps=2, pyramid_steps=2, budgets=[0.0, 1e9]),
     },
