@@ -9,7 +9,7 @@ stretch goes to ``RUN/monitor.jsonl``, which a resumed run extends. SIGTERM and 
 save a checkpoint at the current step, so stopping loses nothing.
 
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
-        [--photos tubingen] [--style vangogh_starry_night]
+        [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def stretch(args, until: int, log: Path) -> bool:
     tic = time.perf_counter()
     model, history = training.train(
         kind="johnson", styles=(args.style,), content=PHOTOS, out_dir=args.run, crop=args.crop,
-        batch_size=4, steps=until, lr=args.lr, checkpoint_every=100, progress=False)
+        batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
+        init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
     recent = history[-args.every:]
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
@@ -68,6 +69,9 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--init-from", help="a run folder whose network starts this run "
+                        "(Adam afresh): a second stage, e.g. at a lower lr")
+    parser.add_argument("--warmup", type=int, default=0, help="steps of linear lr warm-up")
     parser.add_argument("--photos", default="tubingen")
     parser.add_argument("--style", default="vangogh_starry_night")
     args = parser.parse_args()
