@@ -6,7 +6,9 @@ Gram matrices at relu1_2 ... relu4_3 against the painting at the run's ``style_s
 and so is the image that ``stylize`` makes from the same photo with 50 L-BFGS evaluations
 on that objective (Johnson et al. report that their networks match 50 to 100 iterations of
 optimization); both are scored as delivered, 8-bit pixels, by ``time_to_quality.Scorer``.
-Also one forward pass at 512 px, the median of 5.
+Issue 20 asks for L-BFGS from the photo; Johnson et al.'s baseline started from white noise
+(``slow_neural_style.lua`` in their fast-neural-style code: ``torch.randn``), a weaker
+reference, so that one is printed too. Also one forward pass at 512 px, the median of 5.
 
     python benchmarks/feedforward_quality.py RUN_FOLDER [--photos tubingen] [--size 128]
 """
@@ -34,8 +36,10 @@ def objective(model, photo) -> dict:
                 tv_weight=c.tv_weight, style_scale=c.style_size / max(photo.size))
 
 
-def compare(model, photo_name: str, size: int, evaluations: int) -> tuple[float, float, tuple]:
-    """(network's delivered loss, L-BFGS's delivered loss, (W, H)) on one photo."""
+def compare(model, photo_name: str, size: int, evaluations: int, *, init: str = "content"
+            ) -> tuple[float, float, tuple]:
+    """(network's delivered loss, L-BFGS's delivered loss, (W, H)) on one photo; ``init``:
+    L-BFGS's start, the photo ('content') or white noise ('noise')."""
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
@@ -43,7 +47,7 @@ def compare(model, photo_name: str, size: int, evaluations: int) -> tuple[float,
     score = Scorer(max(photo.size), content=photo, style=style, **settings)
     ours = model.apply(photo, size=max(photo.size))
     optimized, _ = gs.stylize(photo, style, size=max(photo.size), steps=evaluations,
-                              optimizer="lbfgs", init="content", pyramid=(), progress=False,
+                              optimizer="lbfgs", init=init, pyramid=(), progress=False,
                               **settings)
     return score(ours), score(optimized), (w, h)
 
@@ -76,10 +80,12 @@ def main() -> None:
     print(f"{cpu_name()}; {args.run}: {model.config.styles[0]}, crop {model.config.crop}, "
           f"{trained} of {model.config.steps} steps trained")
     for photo in args.photos.split(","):
-        net, opt, (w, h) = compare(model, photo, size, args.evaluations)
-        verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
-        print(f"{photo} {w}x{h}: network {net:.4g}, {args.evaluations} L-BFGS evaluations "
-              f"{opt:.4g} ({verdict}; both as delivered 8-bit images)")
+        for init in ("content", "noise"):
+            net, opt, (w, h) = compare(model, photo, size, args.evaluations, init=init)
+            verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
+            start = "the photo" if init == "content" else "white noise"
+            print(f"{photo} {w}x{h}: network {net:.4g}, {args.evaluations} L-BFGS evaluations "
+                  f"from {start} {opt:.4g} ({verdict}; both as delivered 8-bit images)")
     print(f"one forward pass at 512 px: {forward_seconds(model, args.photos.split(',')[0]):.3f} s")
 
 

@@ -51,7 +51,7 @@ def _bench(script, *args):
 
 
 @pytest.mark.pretrained
-def test_cin_and_adain_quality_scripts_run_at_tiny_size(tmp_path):
+def test_the_feedforward_quality_scripts_run_at_tiny_size(tmp_path):
     from gluon_style import training
 
     tiny = dict(content=("astronaut",), crop=32, batch_size=1, steps=2, style_size=64,
@@ -63,6 +63,10 @@ def test_cin_and_adain_quality_scripts_run_at_tiny_size(tmp_path):
                  "--johnson", f"coffee={tmp_path / 'j'}")
     assert "diagonal is the row minimum in" in out and "of 2 rows" in out
     assert "strip t: 0.00" in out and "coffee: CIN total loss" in out
+    out = _bench("feedforward_quality.py", str(tmp_path / "j"), "--photos", "rocket", "--size",
+                 "64", "--evaluations", "2")
+    assert "2 L-BFGS evaluations from the photo" in out and "from white noise" in out
+    assert "one forward pass at 512 px" in out
     out = _bench("adain_quality.py", str(tmp_path / "a"), "--photos", "rocket", "--size", "64",
                  "--unseen", "klimt_the_kiss,picabia_udnie")
     assert "PSNR at alpha 0" in out and "of 2 rows" in out and "lower)" in out
