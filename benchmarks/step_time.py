@@ -24,6 +24,7 @@ import statistics
 
 import gluon_style as gs
 from gluon_style.gatys import GATYS_STYLE_LAYERS
+from gluon_style.runtime import cpu_name  # noqa: F401  (the other benchmarks import it from here)
 from gluon_style.vgg import layer_names
 
 import flops
@@ -35,16 +36,6 @@ def step_flops(H: int, W: int, layers) -> float:
     last = max(layers, key=names.index)
     convs, grams = flops.vgg(1, (H, W), last, grams=tuple(set(GATYS_STYLE_LAYERS) & set(layers)))
     return 2 * (convs + grams)
-
-
-def cpu_name() -> str:
-    """The CPU's model name and vector extensions, to print beside every number."""
-    cpuinfo = open("/proc/cpuinfo").read()
-    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    extra = ", AMX" if "amx_tile" in flags else ""
-    return f"{name[1].strip() if name else 'unknown CPU'} ({vector}{extra})"
 
 
 def peak_gflops() -> tuple[float, str]:

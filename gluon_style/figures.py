@@ -14,6 +14,7 @@ import numpy as np
 from .data import manifest
 from .experiments import Result, vgg_weights_checksum, weights_checksum
 from .files import atomic_path, sha256, write_json
+from .runtime import cpu_name
 from .settings import versions
 
 
@@ -50,7 +51,8 @@ def _sidecar(path: Path, results, settings, seconds, weights, extra) -> dict:
              "final_loss": r.final} for r in results]
     if settings is not None:
         runs.append({"settings": dict(settings), "seconds": seconds})
-    meta = {"figure": path.name, "versions": versions(),
+    # cpu: the machine that wrote the figure (a cached run's seconds were measured where it ran)
+    meta = {"figure": path.name, "versions": versions(), "cpu": cpu_name(),
             "weights_sha256": sorted({weights_checksum(r.config) for r in results} | set(weights)),
             "seconds": sum(r.seconds for r in results) + (seconds or 0.0), **extra, "runs": runs}
     missing = missing_sidecar_fields(meta)
@@ -265,7 +267,9 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
 
     if best:
         histories = [best_so_far(h) for h in histories]
-    fig, axes = plt.subplots(1, len(terms), figsize=(4.0 * len(terms), 3.6), squeeze=False)
+    # at least 7.5 in wide: one panel alone is read on a projector, and the legend's row fits
+    fig, axes = plt.subplots(1, len(terms), figsize=(max(4.0 * len(terms), 7.5), 3.6),
+                             squeeze=False)
     for ax, term in zip(axes[0], terms):
         for history, label in zip(histories, labels):
             # a term that is exactly 0 (content at step 0 from the content image) has no log

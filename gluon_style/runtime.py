@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 import warnings
 
@@ -22,6 +23,21 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def cpu_name() -> str:
+    """The CPU's model name and vector extensions, to print beside every number."""
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:   # not Linux
+        import platform
+        return platform.processor() or "unknown CPU"
+    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
+    flags = set(flags[1].split()) if flags else set()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    extra = ", AMX" if "amx_tile" in flags else ""
+    return f"{name[1].strip() if name else 'unknown CPU'} ({vector}{extra})"
 
 
 # Set when MXNet was loaded before default_threads could set OMP_NUM_THREADS for it.

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 matplotlib.use("Agg")
 
 import gluon_style as gs  # noqa: E402
-from gluon_style import experiments, figures  # noqa: E402
+from gluon_style import experiments, figures, runtime  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
 BASE = dict(content="astronaut", style="coffee", size=48, steps=2, pretrained=False,
@@ -34,6 +34,7 @@ def test_grid_figure_and_sidecar(tmp_path):
     assert out.stat().st_size > 1000 and meta["note"] == "test"
     assert [r["settings"]["tv_weight"] for r in meta["runs"]] == [0.0, 10.0]
     assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
+    assert meta["cpu"] == runtime.cpu_name() != ""   # the machine that wrote it
     assert meta["seconds"] == pytest.approx(sum(r.seconds for r in results))
     assert figures.missing_sidecar_fields(meta) == []
     with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
