@@ -80,8 +80,7 @@ def test_committed_without_outputs_and_one_parameters_cell(name):
 UNINTERPRETED = {"06_perceptual_controls": ["aae0c323"],
                  "08_feedforward_perceptual_loss": ["ba27a468", "04efa5a6", "f1fcb7d0"],
                  "09_conditional_instance_norm": ["080018da", "8dd3492a"],
-                 "10_adain_arbitrary_style": ["af6558a6", "c099757d"],
-                 "11_optimizers_and_speed": ["e75bb26a", "2df03d0d"]}
+                 "10_adain_arbitrary_style": ["af6558a6", "c099757d"]}
 
 
 @pytest.mark.parametrize("name", NAMES)
