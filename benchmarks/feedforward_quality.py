@@ -37,9 +37,10 @@ def objective(model, photo) -> dict:
 
 
 def compare(model, photo_name: str, size: int, evaluations: int, *, init: str = "content"
-            ) -> tuple[float, float, tuple]:
-    """(network's delivered loss, L-BFGS's delivered loss, (W, H)) on one photo; ``init``:
-    L-BFGS's start, the photo ('content') or white noise ('noise')."""
+            ) -> tuple[list, list, tuple]:
+    """The network's and L-BFGS's delivered losses on one photo, each as its terms
+    [content, style, tv], and (W, H); ``init``: L-BFGS's start, the photo ('content') or
+    white noise ('noise')."""
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
@@ -49,7 +50,11 @@ def compare(model, photo_name: str, size: int, evaluations: int, *, init: str = 
     optimized, _ = gs.stylize(photo, style, size=max(photo.size), steps=evaluations,
                               optimizer="lbfgs", init=init, pyramid=(), progress=False,
                               **settings)
-    return score(ours), score(optimized), (w, h)
+    return score.terms(ours), score.terms(optimized), (w, h)
+
+
+def _terms(terms) -> str:
+    return " + ".join(f"{t:.4g}" for t in terms)
 
 
 def forward_seconds(model, photo, size: int = 512) -> float:
@@ -81,11 +86,13 @@ def main() -> None:
           f"{trained} of {model.config.steps} steps trained")
     for photo in args.photos.split(","):
         for init in ("content", "noise"):
-            net, opt, (w, h) = compare(model, photo, size, args.evaluations, init=init)
+            net_terms, opt_terms, (w, h) = compare(model, photo, size, args.evaluations, init=init)
+            net, opt = sum(net_terms), sum(opt_terms)
             verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
             start = "the photo" if init == "content" else "white noise"
             print(f"{photo} {w}x{h}: network {net:.4g}, {args.evaluations} L-BFGS evaluations "
-                  f"from {start} {opt:.4g} ({verdict}; both as delivered 8-bit images)")
+                  f"from {start} {opt:.4g} ({verdict}; both as delivered 8-bit images); "
+                  f"content + style + tv: network {_terms(net_terms)}, L-BFGS {_terms(opt_terms)}")
     print(f"one forward pass at 512 px: {forward_seconds(model, args.photos.split(',')[0]):.3f} s")
 
 

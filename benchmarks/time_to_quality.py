@@ -74,10 +74,15 @@ class Scorer:
         self.shape = content_img.size[::-1]
 
     def __call__(self, image) -> float:
+        return sum(self.terms(image))
+
+    def terms(self, image) -> list[float]:
+        """The objective's terms of a delivered image: [content, style, tv] as the objective
+        sums them."""
         image = Image.fromarray(np.asarray(image)) if not isinstance(image, Image.Image) else image
         if image.size[::-1] != self.shape:
             raise ValueError(f"image of {image.size[::-1]}, the scorer's is {self.shape}")
-        return float(sum(t.asscalar() for t in self.objective(preprocess(image.convert("RGB")))))
+        return [float(t.asscalar()) for t in self.objective(preprocess(image.convert("RGB")))]
 
 
 def run(scorer: Scorer, *, size: int, budget: int, every: int, target: float | None,
