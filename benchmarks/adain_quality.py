@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     parser.add_argument("--unseen", default=",".join(UNSEEN), help="comma-separated paintings")
     args = parser.parse_args(argv)
     from gluon_style import pretrained
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     model = pretrained.open_model(args.run)
     if model.config.kind != "adain":

@@ -67,7 +67,7 @@ def main(argv=None) -> None:
                         help="a single-style Johnson network to compare with (repeatable)")
     args = parser.parse_args(argv)
     from gluon_style import pretrained
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     model = pretrained.open_model(args.run)
     if model.config.kind != "cin" or len(model.config.styles) < 2:

@@ -36,11 +36,25 @@ def objective(model, photo) -> dict:
                 tv_weight=c.tv_weight, style_scale=c.style_size / max(photo.size))
 
 
-def compare(model, photo_name: str, size: int, evaluations: int, *, init: str = "content"
+def compare(model, photo_name: str, *, size: int, evaluations: int, init: str = "content"
             ) -> tuple[list, list, tuple]:
-    """The network's and L-BFGS's delivered losses on one photo, each as its terms
-    [content, style, tv], and (W, H); ``init``: L-BFGS's start, the photo ('content') or
-    white noise ('noise')."""
+    """The network's and L-BFGS's delivered losses on one photo.
+
+    Parameters
+    ----------
+    model : training.Model
+        A trained Johnson network.
+    photo_name : str
+        A registered photo or image file, resized to ``size`` on its longer side.
+    size, evaluations : int
+        Longer side in px; L-BFGS evaluations.
+    init : str
+        L-BFGS's start: the photo ('content') or white noise ('noise').
+
+    Returns
+    -------
+    (network's terms, L-BFGS's terms, (W, H)), each list of terms [content, style, tv].
+    """
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
@@ -74,7 +88,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, help="longer side (default: the run's crop)")
     parser.add_argument("--evaluations", type=int, default=50)
     args = parser.parse_args()
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     model = training.Model.load(args.run)
     if model.config.kind != "johnson" or model.config.loss_network != 19:
@@ -86,7 +100,8 @@ def main() -> None:
           f"{trained} of {model.config.steps} steps trained")
     for photo in args.photos.split(","):
         for init in ("content", "noise"):
-            net_terms, opt_terms, (w, h) = compare(model, photo, size, args.evaluations, init=init)
+            net_terms, opt_terms, (w, h) = compare(model, photo, size=size,
+                                                   evaluations=args.evaluations, init=init)
             net, opt = sum(net_terms), sum(opt_terms)
             verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
             start = "the photo" if init == "content" else "white noise"

@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--score-every", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; size {args.size}",
           flush=True)

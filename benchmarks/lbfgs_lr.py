@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--target", type=float)
     parser.add_argument("--budget", type=int, default=200)
     args = parser.parse_args()
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; size {args.size}",
           flush=True)

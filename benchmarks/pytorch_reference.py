@@ -99,7 +99,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="longer side for gatys/lbfgs")
     args = parser.parse_args()
     import gluon_style  # noqa: F401  (threads)
-    from step_time import cpu_name, peak_gflops
+    from gluon_style.runtime import cpu_name
+    from step_time import peak_gflops
 
     import flops
 

@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, help="time_to_quality.py's target score")
     args = parser.parse_args()
     assert PAIR == (DEFAULT_CONTENT, DEFAULT_STYLE), "the README shows the main job's pair"
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     scorer = Scorer(args.size)
     config = gs.StyleConfig(content=PAIR[0], style=PAIR[1], size=args.size)
@@ -68,7 +68,7 @@ def main() -> None:
               f"{seconds:.0f} s", f"pastiche 1.6.0: L-BFGS, {args.pastiche_steps} steps, "
               f"{theirs['seconds']:.0f} s"]   # one run each: the sidecar has the numbers
     fig = grid_2x2([content, styles[0], ours.image, theirs["image"]], titles)
-    figures.save_figure(fig, FIGURE, [ours], cpu=cpu_name(), optimization_seconds=seconds,
+    figures.save_figure(fig, FIGURE, [ours], optimization_seconds=seconds,
                             delivered_score=score, **reached,
                             pastiche={"version": "1.6.0", "steps": args.pastiche_steps,
                                       "seconds": theirs["seconds"], "delivered_score": their_score,

@@ -24,7 +24,7 @@ import statistics
 
 import gluon_style as gs
 from gluon_style.gatys import GATYS_STYLE_LAYERS
-from gluon_style.runtime import cpu_name  # noqa: F401  (the other benchmarks import it from here)
+from gluon_style.runtime import cpu_name
 from gluon_style.vgg import layer_names
 
 import flops

@@ -77,8 +77,8 @@ class Scorer:
         return sum(self.terms(image))
 
     def terms(self, image) -> list[float]:
-        """The objective's terms of a delivered image: [content, style, tv] as the objective
-        sums them."""
+        """The objective's terms of a delivered image, [content, style, tv] (each summed
+        over its layers); ``__call__`` is their sum."""
         image = Image.fromarray(np.asarray(image)) if not isinstance(image, Image.Image) else image
         if image.size[::-1] != self.shape:
             raise ValueError(f"image of {image.size[::-1]}, the scorer's is {self.shape}")
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--pastiche-steps", type=int, default=100)
     parser.add_argument("--out", help="a folder for each method's delivered PNG")
     args = parser.parse_args()
-    from step_time import cpu_name
+    from gluon_style.runtime import cpu_name
 
     print(f"{cpu_name()}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; size {args.size}",
           flush=True)

@@ -44,7 +44,7 @@ def missing_sidecar_fields(meta: dict) -> list[str]:
 
 
 def _sidecar(path: Path, results, settings, seconds, weights, extra) -> dict:
-    clash = sorted(set(extra) & set(SIDECAR_FIELDS))
+    clash = sorted(set(extra) & {*SIDECAR_FIELDS, "cpu"})
     if clash:
         raise ValueError(f"{clash} are computed; pass settings=, seconds= and weights= instead")
     runs = [{"settings": dataclasses.asdict(r.config), "key": r.key, "seconds": r.seconds,

@@ -26,9 +26,13 @@ def available_cores() -> int:
 
 
 def cpu_name() -> str:
-    """The CPU's model name and vector extensions, to print beside every number."""
+    """The CPU's model name and vector extensions, e.g. 'AMD EPYC (AVX-512)'.
+
+    Printed beside every timing and written to figure sidecars: results differ by machine.
+    """
     try:
-        cpuinfo = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
     except OSError:   # not Linux
         import platform
         return platform.processor() or "unknown CPU"

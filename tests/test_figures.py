@@ -34,7 +34,7 @@ def test_grid_figure_and_sidecar(tmp_path):
     assert out.stat().st_size > 1000 and meta["note"] == "test"
     assert [r["settings"]["tv_weight"] for r in meta["runs"]] == [0.0, 10.0]
     assert meta["weights_sha256"] == ["random"] and meta["versions"]["mxnet"] == "1.9.1"
-    assert meta["cpu"] == runtime.cpu_name() != ""   # the machine that wrote it
+    assert meta["cpu"] == runtime.cpu_name()   # the machine that wrote it
     assert meta["seconds"] == pytest.approx(sum(r.seconds for r in results))
     assert figures.missing_sidecar_fields(meta) == []
     with pytest.raises(ValueError, match="2 results for a 2x2 grid"):
@@ -87,6 +87,9 @@ def test_an_incomplete_sidecar_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="are computed"):
         figures.save_figure(fig, tmp_path / "a.png", settings={"seed": 0}, seconds=1.0,
                             weights=("none",), weights_sha256=["forged"])
+    with pytest.raises(ValueError, match="are computed"):
+        figures.save_figure(fig, tmp_path / "a.png", settings={"seed": 0}, seconds=1.0,
+                            weights=("none",), cpu="another machine")
     assert figures.missing_sidecar_fields({"runs": [{"settings": None}]})[-2:] == [
         "runs[0].settings", "runs[0].seconds (not > 0)"]
     assert list(tmp_path.iterdir()) == []

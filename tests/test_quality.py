@@ -66,6 +66,7 @@ def test_the_feedforward_quality_scripts_run_at_tiny_size(tmp_path):
     out = _bench("feedforward_quality.py", str(tmp_path / "j"), "--photos", "rocket", "--size",
                  "64", "--evaluations", "2")
     assert "2 L-BFGS evaluations from the photo" in out and "from white noise" in out
+    assert out.count("content + style + tv: network") == 2
     assert "one forward pass at 512 px" in out
     out = _bench("adain_quality.py", str(tmp_path / "a"), "--photos", "rocket", "--size", "64",
                  "--unseen", "klimt_the_kiss,picabia_udnie")
