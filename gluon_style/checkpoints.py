@@ -31,8 +31,12 @@ RESUMABLE_CHANGES = ("steps", "checkpoint_every", "out_dir", "ctx")
 def check_resumable(folder: Path, saved: dict, config) -> None:
     """Refuse to resume a run under other settings: the result would be neither run."""
     now = json.loads(json.dumps(dataclasses.asdict(config), default=str))
-    changed = sorted(k for k, v in now.items()
-                     if k not in RESUMABLE_CHANGES and saved["settings"].get(k) != v)
+    # a setting added after the run was saved reads as its default, which is how that run
+    # behaved (a new option's default keeps the old behaviour)
+    defaults = json.loads(json.dumps({f.name: f.default for f in dataclasses.fields(config)},
+                                     default=str))
+    changed = sorted(k for k, v in now.items() if k not in RESUMABLE_CHANGES
+                     and saved["settings"].get(k, defaults[k]) != v)
     if changed:
         raise ValueError(f"{folder} holds a run with other settings ({', '.join(changed)}); "
                          "resume it with its own settings, or start a new run in another "

@@ -21,6 +21,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
+from PIL import Image
 
 from . import runtime
 from .checkpoints import check_resumable, load_network, read_checkpoint, save
@@ -99,15 +100,15 @@ class CropSampler:
     """Random square crops of random images, resized to ``crop`` px, as a normalized batch.
 
     A crop's side is drawn between half and all of the image's shorter side, its position
-    uniformly (scale and position augmentation, which a small photo set needs; Johnson et
-    al. simply resized COCO images to 256 x 256). Images are loaded lazily with a longer
+    uniformly, and with ``flip`` mirrored half the time (augmentation, which a small photo
+    set needs; Johnson et al. simply resized COCO images to 256 x 256). Images are loaded lazily with a longer
     side of ``4 * crop`` and kept; an unreadable
     file is skipped with a warning (an error only if none is readable). The batch for a
     step depends only on (seed, step).
     """
 
-    def __init__(self, refs, *, crop: int, seed: int):
-        self.refs, self.crop, self.seed = list(refs), crop, seed
+    def __init__(self, refs, *, crop: int, seed: int, flip: bool = False):
+        self.refs, self.crop, self.seed, self.flip = list(refs), crop, seed, flip
         self._images, self._bad = {}, set()
 
     def _image(self, ref):
@@ -132,6 +133,8 @@ class CropSampler:
             side = int(rng.integers(min(image.size) // 2, min(image.size) + 1))
             x, y = rng.integers(image.width - side + 1), rng.integers(image.height - side + 1)
             square = image.crop((x, y, x + side, y + side))
+            if self.flip and rng.random() < 0.5:   # drawn only with flip: old runs' batches stay
+                square = square.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             out.append(preprocess(resize(square, shape=(self.crop, self.crop)), ctx=ctx))
         return mx.nd.concat(*out, dim=0)
 
@@ -153,6 +156,7 @@ def train(*,
           upsample: str = "resize",
           loss_network: int = 19,
           style_size: int = 256,
+          flip: bool = False,
           checkpoint_every: int = 100,
           init_from: str | None = None,
           seed: int = 0,
@@ -197,6 +201,9 @@ def train(*,
         19 (original VGG-19 weights) or 16 (Johnson et al.'s, needs Gluon's vgg16 params).
     style_size : int
         Longer side of the style images when their targets are computed.
+    flip : bool
+        Mirror each crop left to right with probability 1/2 (augmentation for a small photo
+        set; Johnson et al. used none on COCO's 80,000 images).
     checkpoint_every : int
         Steps between checkpoints.
     init_from : str, optional
@@ -221,7 +228,7 @@ def train(*,
     _validate(config)
     ctx = runtime.get_ctx(ctx)
     runtime.seed(seed)
-    sampler = CropSampler(content_images(content), crop=crop, seed=seed)
+    sampler = CropSampler(content_images(content), crop=crop, seed=seed, flip=flip)
     model = Model.build(config, ctx=ctx)
     trainer = gluon.Trainer(model.net.collect_params(), "adam", {"learning_rate": lr})
     start, history = 0, []

@@ -172,6 +172,31 @@ def test_batches_depend_only_on_seed_and_step():
     assert not np.array_equal(a.batch(2, step=5).asnumpy(), a.batch(2, step=6).asnumpy())
 
 
+def test_flip_mirrors_about_half_the_crops_and_off_leaves_the_batches_as_they_were():
+    plain = training.CropSampler(["astronaut"], crop=32, seed=3)
+    flipped = training.CropSampler(["astronaut"], crop=32, seed=3, flip=True)
+    mirrored = 0
+    for step in range(20):   # one crop per batch: its position is drawn before the flip
+        a, b = plain.batch(1, step=step).asnumpy(), flipped.batch(1, step=step).asnumpy()
+        if np.array_equal(a, b):
+            continue
+        assert_array_equal(a[..., ::-1], b)   # left-right mirror of the same crop
+        mirrored += 1
+    assert 4 <= mirrored <= 16   # 20 draws at p = 1/2
+
+
+def test_a_run_saved_before_a_setting_existed_resumes_at_its_default(tmp_path):
+    settings = dict(kind="johnson", styles=("coffee",), **TINY)
+    training.train(steps=1, out_dir=str(tmp_path), **settings)
+    saved = json.loads((tmp_path / "checkpoint.json").read_text())
+    del saved["settings"]["flip"]                       # as written before flip existed
+    (tmp_path / "checkpoint.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"other settings \(flip\)"):
+        training.train(steps=2, flip=True, out_dir=str(tmp_path), **settings)
+    _, history = training.train(steps=2, out_dir=str(tmp_path), **settings)
+    assert [h["step"] for h in history] == [0, 1]   # step 0 saved, step 1 resumed
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(kind="gan"), "johnson"), (dict(styles=("a", "b")), "use kind 'cin'"),
     (dict(crop=30), "multiple of 4"), (dict(kind="adain", crop=36), "multiple of 8"),
