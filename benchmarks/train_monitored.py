@@ -10,6 +10,7 @@ save a checkpoint at the current step, so stopping loses nothing.
 
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
+        [--content a,b,... --flip]
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def stretch(args, until: int, log: Path) -> bool:
     """Train up to ``until`` steps and record one line; False if the run was interrupted."""
     tic = time.perf_counter()
     model, history = training.train(
-        kind="johnson", styles=(args.style,), content=PHOTOS, out_dir=args.run, crop=args.crop,
+        kind="johnson", styles=(args.style,), content=tuple(args.content.split(",")),
+        flip=args.flip, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
@@ -74,9 +76,15 @@ def main() -> None:
     parser.add_argument("--init-from", help="a run folder whose network starts this run "
                         "(Adam afresh): a second stage, e.g. at a lower lr")
     parser.add_argument("--warmup", type=int, default=0, help="steps of linear lr warm-up")
-    parser.add_argument("--photos", default="tubingen")
+    parser.add_argument("--photos", default="tubingen", help="held-out photos, comma-separated")
+    parser.add_argument("--content", default=",".join(PHOTOS),
+                        help="training photos, comma-separated (default: the pilot's nine)")
+    parser.add_argument("--flip", action="store_true", help="mirror half the crops")
     parser.add_argument("--style", default="vangogh_starry_night")
     args = parser.parse_args()
+    seen = set(args.photos.split(",")) & set(args.content.split(","))
+    if seen:
+        raise SystemExit(f"held-out photos {sorted(seen)} are also training photos")
 
     def interrupt(*_):
         raise KeyboardInterrupt   # training.train saves a checkpoint on it
