@@ -203,7 +203,7 @@ def train(*,
         Longer side of the style images when their targets are computed.
     flip : bool
         Mirror each crop left to right with probability 1/2 (augmentation for a small photo
-        set; Johnson et al. used none on COCO's 80,000 images).
+        set; Johnson et al. trained on COCO's 80,000 photos).
     checkpoint_every : int
         Steps between checkpoints.
     init_from : str, optional
