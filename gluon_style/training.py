@@ -101,10 +101,10 @@ class CropSampler:
 
     A crop's side is drawn between half and all of the image's shorter side, its position
     uniformly, and with ``flip`` mirrored half the time (augmentation, which a small photo
-    set needs; Johnson et al. simply resized COCO images to 256 x 256). Images are loaded lazily with a longer
-    side of ``4 * crop`` and kept; an unreadable
-    file is skipped with a warning (an error only if none is readable). The batch for a
-    step depends only on (seed, step).
+    set needs; Johnson et al. simply resized COCO images to 256 x 256). Images are loaded
+    lazily with a longer side of ``4 * crop`` and kept; an unreadable file is skipped with a
+    warning (an error only if none is readable). The batch for a step depends only on
+    (seed, step).
     """
 
     def __init__(self, refs, *, crop: int, seed: int, flip: bool = False):
