@@ -36,8 +36,8 @@ def objective(model, photo) -> dict:
                 tv_weight=c.tv_weight, style_scale=c.style_size / max(photo.size))
 
 
-def compare(model, photo_name: str, *, size: int, evaluations: int, init: str = "content"
-            ) -> tuple[list, list, tuple]:
+def compare(model, photo_name: str, *, size: int, evaluations: int,
+            inits: tuple[str, ...] = ("content",)) -> tuple[list, dict, tuple]:
     """The network's and L-BFGS's delivered losses on one photo.
 
     Parameters
@@ -48,23 +48,26 @@ def compare(model, photo_name: str, *, size: int, evaluations: int, init: str = 
         A registered photo or image file, resized to ``size`` on its longer side.
     size, evaluations : int
         Longer side in px; L-BFGS evaluations.
-    init : str
-        L-BFGS's start: the photo ('content') or white noise ('noise').
+    inits : tuple of str
+        L-BFGS's starts, one run each: the photo ('content') and/or white noise ('noise').
 
     Returns
     -------
-    (network's terms, L-BFGS's terms, (W, H)), each list of terms [content, style, tv].
+    (network's terms, {init: L-BFGS's terms}, (W, H)), terms as [content, style, tv].
     """
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
     style, settings = model.config.styles[0], objective(model, photo)
     score = Scorer(max(photo.size), content=photo, style=style, **settings)
-    ours = model.apply(photo, size=max(photo.size))
-    optimized, _ = gs.stylize(photo, style, size=max(photo.size), steps=evaluations,
+    ours = score.terms(model.apply(photo, size=max(photo.size)))
+    optimized = {}
+    for init in inits:
+        image, _ = gs.stylize(photo, style, size=max(photo.size), steps=evaluations,
                               optimizer="lbfgs", init=init, pyramid=(), progress=False,
                               **settings)
-    return score.terms(ours), score.terms(optimized), (w, h)
+        optimized[init] = score.terms(image)
+    return ours, optimized, (w, h)
 
 
 def _terms(terms) -> str:
@@ -99,10 +102,12 @@ def main() -> None:
     print(f"{cpu_name()}; {args.run}: {model.config.styles[0]}, crop {model.config.crop}, "
           f"{trained} of {model.config.steps} steps trained")
     for photo in args.photos.split(","):
-        for init in ("content", "noise"):
-            net_terms, opt_terms, (w, h) = compare(model, photo, size=size,
-                                                   evaluations=args.evaluations, init=init)
-            net, opt = sum(net_terms), sum(opt_terms)
+        net_terms, optimized, (w, h) = compare(model, photo, size=size,
+                                               evaluations=args.evaluations,
+                                               inits=("content", "noise"))
+        net = sum(net_terms)
+        for init, opt_terms in optimized.items():
+            opt = sum(opt_terms)
             verdict = "at or below" if net <= opt else f"{net / opt:.2f}x"
             start = "the photo" if init == "content" else "white noise"
             print(f"{photo} {w}x{h}: network {net:.4g}, {args.evaluations} L-BFGS evaluations "

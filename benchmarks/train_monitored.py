@@ -56,7 +56,8 @@ def stretch(args, until: int, log: Path) -> bool:
             "train_style_mean": float(np.mean([h["style"] for h in recent])),
             "norms": norms(model.net), "held_out": {}}
     for photo in args.photos.split(","):
-        net_terms, opt_terms, _ = compare(model, photo, size=args.crop, evaluations=50)
+        net_terms, optimized, _ = compare(model, photo, size=args.crop, evaluations=50)
+        opt_terms = optimized["content"]
         net, opt = sum(net_terms), sum(opt_terms)
         line["held_out"][photo] = {"network": net, "lbfgs50": opt, "ratio": net / opt,
                                    "network_terms": net_terms, "lbfgs50_terms": opt_terms}
