@@ -10,7 +10,7 @@ save a checkpoint at the current step, so stopping loses nothing.
 
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
-        [--content a,b,... --flip]
+        [--content a,b,... --flip --full-frame 0.25]
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def stretch(args, until: int, log: Path) -> bool:
     tic = time.perf_counter()
     model, history = training.train(
         kind="johnson", styles=(args.style,), content=tuple(args.content.split(",")),
-        flip=args.flip, out_dir=args.run, crop=args.crop,
+        flip=args.flip, full_frame=args.full_frame, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--content", default=",".join(PHOTOS),
                         help="training photos, comma-separated (default: the pilot's nine)")
     parser.add_argument("--flip", action="store_true", help="mirror half the crops")
+    parser.add_argument("--full-frame", type=float, default=0.0,
+                        help="share of steps whose batch shows whole photos at the crop size")
     parser.add_argument("--style", default="vangogh_starry_night")
     args = parser.parse_args()
     seen = set(args.photos.split(",")) & set(args.content.split(","))

@@ -27,7 +27,7 @@ from . import runtime
 from .checkpoints import check_resumable, load_network, read_checkpoint, save
 from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
 from .files import check_folder
-from .image import ImageError, load_image, postprocess, preprocess, resize
+from .image import MIN_SIDE, ImageError, load_image, postprocess, preprocess, resize
 from .objective import loss_record
 from .settings import require, settings_dataclass
 
@@ -101,14 +101,19 @@ class CropSampler:
 
     A crop's side is drawn between half and all of the image's shorter side, its position
     uniformly, and with ``flip`` mirrored half the time (augmentation, which a small photo
-    set needs; Johnson et al. simply resized COCO images to 256 x 256). Images are loaded
+    set needs; Johnson et al. simply resized COCO images to 256 x 256). With probability
+    ``full_frame`` a step's batch instead shows whole frames: the first image whole, at
+    ``crop`` px on its longer side (the scale at which a photo is stylized and scored), the
+    others cut to the same shape at their largest. Images are loaded
     lazily with a longer side of ``4 * crop`` and kept; an unreadable file is skipped with a
     warning (an error only if none is readable). The batch for a step depends only on
     (seed, step).
     """
 
-    def __init__(self, refs, *, crop: int, seed: int, flip: bool = False):
+    def __init__(self, refs, *, crop: int, seed: int, flip: bool = False,
+                 full_frame: float = 0.0):
         self.refs, self.crop, self.seed, self.flip = list(refs), crop, seed, flip
+        self.full_frame = full_frame
         self._images, self._bad = {}, set()
 
     def _image(self, ref):
@@ -123,20 +128,42 @@ class CropSampler:
 
     def batch(self, n: int, *, step: int, ctx=None) -> mx.nd.NDArray:
         rng = np.random.default_rng([self.seed, step])
-        out = []
+        # Drawn only when full_frame is set, so that runs without it keep their batches.
+        frames = self.full_frame > 0 and rng.random() < self.full_frame
+        out, shape = [], None
         while len(out) < n:
             if len(self._bad) == len(self.refs):
                 raise ImageError(f"none of the {len(self.refs)} training images could be read")
             image = self._image(self.refs[rng.integers(len(self.refs))])
             if image is None:
                 continue
-            side = int(rng.integers(min(image.size) // 2, min(image.size) + 1))
-            x, y = rng.integers(image.width - side + 1), rng.integers(image.height - side + 1)
-            square = image.crop((x, y, x + side, y + side))
+            if frames:
+                shape = shape or self._frame_shape(image)
+                region = _largest(image.size, aspect=shape[1] / shape[0])
+            else:
+                side = int(rng.integers(min(image.size) // 2, min(image.size) + 1))
+                region, shape = (side, side), (self.crop, self.crop)
+            x = rng.integers(image.width - region[0] + 1)
+            y = rng.integers(image.height - region[1] + 1)
+            piece = image.crop((x, y, x + region[0], y + region[1]))
             if self.flip and rng.random() < 0.5:   # drawn only with flip: old runs' batches stay
-                square = square.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            out.append(preprocess(resize(square, shape=(self.crop, self.crop)), ctx=ctx))
+                piece = piece.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            out.append(preprocess(resize(piece, shape=shape), ctx=ctx))
         return mx.nd.concat(*out, dim=0)
+
+    def _frame_shape(self, image) -> tuple[int, int]:
+        """(h, w): ``crop`` on the image's longer side, the shorter side rounded to a multiple
+        of 16 (a few batch shapes, each a multiple of every network's stride), at least 32."""
+        short = max(MIN_SIDE, round(self.crop * min(image.size) / max(image.size) / 16) * 16)
+        return (self.crop, short) if image.height >= image.width else (short, self.crop)
+
+
+def _largest(size: tuple[int, int], *, aspect: float) -> tuple[int, int]:
+    """(w, h) of the largest region of ``size`` = (W, H) whose width / height is ``aspect``."""
+    width, height = size
+    if width / height > aspect:
+        return max(1, round(height * aspect)), height
+    return width, max(1, round(width / aspect))
 
 
 def train(*,
@@ -157,6 +184,7 @@ def train(*,
           loss_network: int = 19,
           style_size: int = 256,
           flip: bool = False,
+          full_frame: float = 0.0,
           checkpoint_every: int = 100,
           init_from: str | None = None,
           seed: int = 0,
@@ -204,6 +232,9 @@ def train(*,
     flip : bool
         Mirror each crop left to right with probability 1/2 (augmentation for a small photo
         set; Johnson et al. trained on COCO's 80,000 photos).
+    full_frame : float
+        Share of steps whose batch shows whole photos at ``crop`` px on the longer side (the
+        scale they are scored at) instead of square crops; 0 keeps square crops only.
     checkpoint_every : int
         Steps between checkpoints.
     init_from : str, optional
@@ -228,7 +259,8 @@ def train(*,
     _validate(config)
     ctx = runtime.get_ctx(ctx)
     runtime.seed(seed)
-    sampler = CropSampler(content_images(content), crop=crop, seed=seed, flip=flip)
+    sampler = CropSampler(content_images(content), crop=crop, seed=seed, flip=flip,
+                          full_frame=full_frame)
     model = Model.build(config, ctx=ctx)
     trainer = gluon.Trainer(model.net.collect_params(), "adam", {"learning_rate": lr})
     start, history = 0, []
@@ -310,6 +342,7 @@ def _validate(config) -> None:
     for name in ("content_weight", "style_weight", "tv_weight"):
         require(name, getattr(config, name), at_least=0.0)
     require("lr", config.lr, above=0.0)
+    require("full_frame", config.full_frame, at_least=0.0, at_most=1.0)
     check_folder(config.out_dir)
     if config.crop % found.crop_multiple:
         raise ValueError(f"crop must be a multiple of {found.crop_multiple} for the "

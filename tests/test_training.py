@@ -185,6 +185,31 @@ def test_flip_mirrors_about_half_the_crops_and_off_leaves_the_batches_as_they_we
     assert 4 <= mirrored <= 16   # 20 draws at p = 1/2
 
 
+def test_full_frames_show_the_whole_first_photo_at_the_crop_size_on_its_longer_side(tmp_path):
+    from gluon_style.image import load_image, preprocess, resize
+
+    ramp = np.linspace(0, 255, 128 * 64 * 3).reshape(64, 128, 3).astype(np.uint8)   # 128 x 64
+    Image.fromarray(ramp).save(tmp_path / "wide.png")
+    Image.fromarray(ramp[:, :32]).save(tmp_path / "tall.png")                        # 32 x 64
+    loaded = load_image(tmp_path / "wide.png", max_size=4 * 64)   # as the sampler keeps it
+    whole = preprocess(resize(loaded, shape=(32, 64))).asnumpy()[0]
+    sampler = training.CropSampler([tmp_path / "wide.png", tmp_path / "tall.png"], crop=64,
+                                   seed=0, full_frame=1.0)
+    firsts = 0
+    for step in range(8):
+        X = sampler.batch(2, step=step).asnumpy()
+        assert X.shape[2:] in {(32, 64), (64, 32)}   # (h, w) of whichever photo came first
+        if X.shape[2:] == (32, 64) and np.allclose(X[0], whole):
+            firsts += 1
+    assert firsts >= 1   # the wide photo came first, whole, at least once (p = 1/2 a step)
+    mixed = training.CropSampler([tmp_path / "wide.png"], crop=64, seed=0, full_frame=0.5)
+    shapes = [mixed.batch(1, step=step).shape[2:] for step in range(20)]
+    assert 4 <= shapes.count((32, 64)) <= 16
+    assert shapes.count((64, 64)) == 20 - shapes.count((32, 64))   # the others: square crops
+    with pytest.raises(ValueError, match="--full-frame must be"):
+        training.train(full_frame=1.5, kind="johnson", out_dir=str(tmp_path / "run"), **TINY)
+
+
 def test_a_run_saved_before_a_setting_existed_resumes_at_its_default(tmp_path):
     settings = dict(kind="johnson", styles=("coffee",), **TINY)
     training.train(steps=1, out_dir=str(tmp_path), **settings)
