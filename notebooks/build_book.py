@@ -9,7 +9,8 @@ of embedding copies of them.
 
 At the paper preset the runs come from the run cache, so a warm cache renders in minutes.
 The pages link to the figures by relative paths (``book/`` to ``../figures``), so the book
-is read inside the repository; its equations are typeset by MathJax, loaded from a CDN.
+is read inside the repository. Its equations are typeset when the book is built, as MathML
+(``latex2mathml``), which browsers draw without a script or a network.
 """
 from __future__ import annotations
 
@@ -34,15 +35,47 @@ img {{ max-width: 100%; height: auto; }}
 pre, code {{ font-size: 0.9em; }}
 .jp-InputArea pre, .input_area pre {{ background: #f5f5f5; padding: 0.5rem; overflow-x: auto; }}
 .jp-OutputArea pre, .output_area pre {{ padding: 0.5rem; overflow-x: auto; }}
+math[display="block"] {{ margin: 0.8rem 0; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; }}
 </style>
-<script>window.MathJax = {{ tex: {{ inlineMath: [["$", "$"]], displayMath: [["$$", "$$"]] }} }};</script>
-<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js"></script>
 </head><body>
 <p><a href="index.html">The notebooks</a></p>
 {body}
 </body></html>
 """
+
+
+# Spellings latex2mathml lacks, rewritten to ones it has (Jupyter's MathJax reads both; a
+# \big before a delimiter only sizes it).
+TEX_SPELLINGS = ((r"\big\|", r"\|"), (r"\Big\|", r"\|"), (r"\tfrac12", r"\tfrac{1}{2}"),
+                 (r"\texttt{", r"\text{"), (r"\arg\min", r"\operatorname{argmin}"))
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+
+
+def typeset(markdown: str, *, key: str = "GSMATH", label: str = "<markdown>"
+            ) -> tuple[str, dict[str, str]]:
+    """``markdown`` with each $...$ and $$...$$ outside code replaced by a placeholder
+    (``key``, a number, 'X'), and placeholder -> MathML. ``ValueError`` for TeX that would
+    come out with a raw command."""
+    from latex2mathml.converter import convert
+
+    found: dict[str, str] = {}
+
+    def one(match) -> str:
+        tex = match.group(1) or match.group(2)
+        for old, new in TEX_SPELLINGS:
+            tex = tex.replace(old, new)
+        mathml = convert(tex, display="block" if match.group(1) else "inline")
+        mathml = mathml.replace("\\_", "_")   # it keeps \text{a\_b}'s escape
+        if re.search(r"\\[A-Za-z|_{}%&#$]", re.sub(r"<[^>]+>", "", mathml)):
+            raise ValueError(f"{label}: latex2mathml left a TeX command in {tex[:60]!r}")
+        found[f"{key}{len(found)}X"] = mathml
+        return f"{key}{len(found) - 1}X"
+
+    pieces = CODE.split(markdown)   # odd pieces are code: left as they are
+    text = "".join(p if i % 2 else MATH.sub(one, p) for i, p in enumerate(pieces))
+    return text, found
 
 
 def link_figures(nb, page_dir: Path) -> int:
@@ -68,8 +101,14 @@ def render_page(executed: Path, page: Path) -> int:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
-    linked = link_figures(nb, page.parent)
+    linked, maths = link_figures(nb, page.parent), {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source, found = typeset(cell.source, key=f"GSMATH{i}C",
+                                         label=f"{executed.name}, cell {i}")
+            maths.update(found)
     body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
+    body = re.sub(r"GSMATH\d+C\d+X", lambda m: maths[m.group(0)], body)
     page.write_text(PAGE.format(title=html.escape(executed.stem), body=body))
     return linked
 

@@ -144,7 +144,6 @@ def _browser():
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(flag)
-    options.page_load_strategy = "eager"   # do not wait for MathJax from its CDN
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
@@ -178,12 +177,33 @@ def test_book_renders_and_every_image_loads_in_a_browser(smoke_book):
         linked = {h.split("#")[0].rsplit("/", 1)[-1] for h in hrefs if h and h.startswith("file:")}
         assert linked == {p.name for p in pages} | {"index.html"}   # and the page's own link
         assert all(width for _, width in images_once_loaded(driver))
+        driver.get(pages[NAMES.index("02_gatys_style_transfer")].as_uri())   # equations drawn
+        heights = driver.execute_script("return Array.from(document.querySelectorAll("
+                                        "'math[display=block]'), m => m.getBoundingClientRect().height);")
+        assert len(heights) >= 3 and min(heights) > 20, heights   # the losses' fractions
         driver.get(pages[NAMES.index("04_layer_choice_and_weights")].as_uri())
         images = images_once_loaded(driver)
         assert len(images) >= len(FIGURES["04_layer_choice_and_weights"])
         assert all(width for _, width in images), images   # 0: a broken image
     finally:
         driver.quit()
+
+
+def test_the_book_typesets_every_equation_as_mathml_and_leaves_code_alone():
+    book = _load("build_book")
+    text, found = book.typeset("Cost $\\frac{a}{b}$, `echo $HOME $PATH` and\n$$x^2$$", key="K")
+    assert text == "Cost K0X, `echo $HOME $PATH` and\nK1X"
+    assert '<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>' in found["K0X"]
+    assert 'display="block"' in found["K1X"] and "<msup><mi>x</mi><mn>2</mn></msup>" in found["K1X"]
+    with pytest.raises(ValueError, match="left a TeX command"):
+        book.typeset("$\\nosuchcommand x$")
+    count = 0
+    for name in NAMES:   # every equation of the notebooks converts, no TeX left behind
+        cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+        for i, cell in enumerate(cells):
+            if cell["cell_type"] == "markdown":
+                count += len(book.typeset("".join(cell["source"]), label=f"{name} {i}")[1])
+    assert count >= 150
 
 
 def test_make_figures_selects_by_number_or_name_and_rejects_others():
