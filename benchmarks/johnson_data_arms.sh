@@ -10,10 +10,11 @@
 #   bash benchmarks/johnson_data_arms.sh FROM_RUN OUT_DIR     (about 3 x 13 min on a fast
 #   2-core machine at 0.6 s a step; each arm resumes if stopped; progress in OUT_DIR/progress.log)
 set -euo pipefail
-from=$(realpath "$1"); out=$(realpath -m "$2"); mkdir -p "$out"
+[ $# -eq 2 ] || { echo "usage: $0 FROM_RUN OUT_DIR" >&2; exit 2; }
+mkdir -p "$2"; from=$(cd "$1" && pwd); out=$(cd "$2" && pwd)
 cd "$(dirname "$0")"
 PY="$(cd .. && pwd)/.venv/bin/python"   # not realpath: that resolves the venv
-SITE=$($PY -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 MOTO=$SITE/skimage/data/motorcycle_left.png
 HOPPER=$SITE/matplotlib/mpl-data/sample_data/grace_hopper.jpg
 PHOTOS=astronaut,chelsea,coffee,rocket,beach_city,columns,golden_gate_fog,rainier,flowers
@@ -29,6 +30,6 @@ for arm in A B C; do
     C) extra=(--content "$PHOTOS,$HOPPER,$PAINTINGS" --flip --full-frame 0.25) ;;
   esac
   echo "=== arm $arm $(date -u +%FT%TZ)" >> "$out/progress.log"
-  $PY train_monitored.py "$out/$arm" "${common[@]}" "${extra[@]}" >> "$out/progress.log" 2>&1
+  "$PY" train_monitored.py "$out/$arm" "${common[@]}" ${extra[@]+"${extra[@]}"} >> "$out/progress.log" 2>&1
 done
 echo "=== done $(date -u +%FT%TZ)" >> "$out/progress.log"

@@ -99,7 +99,7 @@ def main() -> None:
     while done < args.steps:
         until = min(args.steps, (done // args.every + 1) * args.every)
         if not stretch(args, until, log):
-            break
+            raise SystemExit(130)   # interrupted: a calling script should stop too
         done = until
 
 

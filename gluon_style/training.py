@@ -97,7 +97,7 @@ def content_images(content) -> list:
 
 
 class CropSampler:
-    """Random square crops of random images, resized to ``crop`` px, as a normalized batch.
+    """Random crops of random images, square or whole frames, at ``crop`` px: a normalized batch.
 
     A crop's side is drawn between half and all of the image's shorter side, its position
     uniformly, and with ``flip`` mirrored half the time (augmentation, which a small photo

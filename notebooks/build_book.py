@@ -50,7 +50,7 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding
 TEX_SPELLINGS = ((r"\big\|", r"\|"), (r"\Big\|", r"\|"), (r"\tfrac12", r"\tfrac{1}{2}"),
                  (r"\texttt{", r"\text{"), (r"\arg\min", r"\operatorname{argmin}"))
 CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
-MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+MATH = re.compile(r"(?<!\\)\$\$(.+?)\$\$|(?<!\\)\$([^$\n]+?)(?<!\\)\$", re.S)   # \$: a dollar
 
 
 def typeset(markdown: str, *, key: str = "GSMATH", label: str = "<markdown>"
@@ -108,7 +108,8 @@ def render_page(executed: Path, page: Path) -> int:
                                          label=f"{executed.name}, cell {i}")
             maths.update(found)
     body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
-    body = re.sub(r"GSMATH\d+C\d+X", lambda m: maths[m.group(0)], body)
+    # only in text: a heading's copy of its placeholder in id= and href= stays as it is
+    body = re.sub(r"(<[^>]*>)|GSMATH\d+C\d+X", lambda m: m.group(1) or maths[m.group(0)], body)
     page.write_text(PAGE.format(title=html.escape(executed.stem), body=body))
     return linked
 

@@ -1,5 +1,6 @@
 """Every notebook runs end to end at its smoke preset; committed notebooks carry no outputs."""
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -189,7 +190,7 @@ def test_book_renders_and_every_image_loads_in_a_browser(smoke_book):
         driver.quit()
 
 
-def test_the_book_typesets_every_equation_as_mathml_and_leaves_code_alone():
+def test_the_book_typesets_every_equation_as_mathml_and_leaves_code_alone(tmp_path):
     book = _load("build_book")
     text, found = book.typeset("Cost $\\frac{a}{b}$, `echo $HOME $PATH` and\n$$x^2$$", key="K")
     assert text == "Cost K0X, `echo $HOME $PATH` and\nK1X"
@@ -197,6 +198,16 @@ def test_the_book_typesets_every_equation_as_mathml_and_leaves_code_alone():
     assert 'display="block"' in found["K1X"] and "<msup><mi>x</mi><mn>2</mn></msup>" in found["K1X"]
     with pytest.raises(ValueError, match="left a TeX command"):
         book.typeset("$\\nosuchcommand x$")
+    assert book.typeset("costs \\$5 or \\$6", key="K") == ("costs \\$5 or \\$6", {})
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## The loss $\\ell$\n\nIt is $$\\ell = x^2$$ and `$a$`."),
+        nbformat.v4.new_code_cell("price = '$5 and $6'")])
+    nbformat.write(nb, tmp_path / "tiny.ipynb")
+    book.render_page(tmp_path / "tiny.ipynb", tmp_path / "tiny.html")
+    page = (tmp_path / "tiny.html").read_text()
+    text = re.sub(r"<[^>]*>", "", page)   # what a reader sees
+    assert "GSMATH" not in text and "<code>$a$</code>" in page and "$5 and $6" in page
+    assert page.count("<math") == 2 and page.count('MathML" display="block"') == 1   # heading, body
     count = 0
     for name in NAMES:   # every equation of the notebooks converts, no TeX left behind
         cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]

@@ -185,6 +185,18 @@ def test_flip_mirrors_about_half_the_crops_and_off_leaves_the_batches_as_they_we
     assert 4 <= mirrored <= 16   # 20 draws at p = 1/2
 
 
+def test_without_full_frames_the_batches_are_those_of_runs_trained_before_it_existed():
+    # values printed by the sampler as it was at commit 8a869a1, before full_frame
+    X = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3).batch(2, step=5).asnumpy()
+    assert_allclose(X.mean(), -0.387953, rtol=1e-5)
+    assert_allclose(X[0, 0, 0, :4], [0.8960528, 0.7761795, 0.93030226, 0.8446785], rtol=1e-5)
+    assert_allclose(X[1, 2, 31, -3:], [0.11276696, 0.13019615, -0.7064052], rtol=1e-5)
+    flipped = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3, flip=True)
+    X = flipped.batch(2, step=7).asnumpy()
+    assert_allclose(X.mean(), -0.6967519, rtol=1e-5)
+    assert_allclose(X[0, 1, 5, :4], [-1.0728291, -1.0728291, -1.0903361, -1.0903361], rtol=1e-5)
+
+
 def test_full_frames_show_the_whole_first_photo_at_the_crop_size_on_its_longer_side(tmp_path):
     from gluon_style.image import load_image, preprocess, resize
 
