@@ -9,7 +9,8 @@ and once more for the gradient with respect to its input; a Gram matrix costs
 
 Peak FP32 = cores x clock x FLOPs per cycle, with FLOPs per cycle from the
 vector units the CPU reports: AVX-512 with two FMA ports 64, AVX2+FMA 32
-(two 256-bit FMA ports: 2 x 8 lanes x 2), AVX 16, else SSE 8. The clock is the one
+(two 256-bit FMA ports: 2 x 8 lanes x 2), AVX 16, else SSE 8. AMD's Zen 4 (family 25
+with AVX-512) runs a 512-bit FMA as two halves on its two 256-bit pipes: 32. The clock is the one
 /proc/cpuinfo reports, under a hypervisor often the nominal one; a CPU boosting above it
 can show more than 100%.
 
@@ -42,7 +43,11 @@ def peak_gflops() -> tuple[float, str]:
     cpuinfo = open("/proc/cpuinfo").read()
     flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
     mhz = max(float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.M))
-    if "avx512f" in flags:
+    family = int(re.search(r"^cpu family\s*:\s*(\d+)", cpuinfo, re.M)[1])
+    zen4 = "AuthenticAMD" in cpuinfo and family == 25
+    if "avx512f" in flags and zen4:
+        per_cycle, unit = 32, "AVX-512 on Zen 4: two 256-bit FMA pipes"
+    elif "avx512f" in flags:
         per_cycle, unit = 64, "AVX-512 FMA x2"
     elif {"avx2", "fma"} <= flags:
         per_cycle, unit = 32, "AVX2 FMA x2 (2 ports x 8 lanes x 2)"

@@ -26,9 +26,11 @@ def available_cores() -> int:
 
 
 def cpu_name() -> str:
-    """The CPU's model name and vector extensions, e.g. 'AMD EPYC (AVX-512)'.
+    """The CPU's model name, family/model and vector extensions, e.g.
+    'AMD EPYC (family 25 model 17, AVX-512)'.
 
-    Printed beside every timing and written to figure sidecars: results differ by machine.
+    Printed beside every timing and written to figure sidecars: results differ by machine,
+    and a hypervisor often hides the generation (Zen 4 and Zen 5 are both 'AMD EPYC').
     """
     try:
         with open("/proc/cpuinfo") as f:
@@ -41,7 +43,10 @@ def cpu_name() -> str:
     flags = set(flags[1].split()) if flags else set()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     extra = ", AMX" if "amx_tile" in flags else ""
-    return f"{name[1].strip() if name else 'unknown CPU'} ({vector}{extra})"
+    family, model = (re.search(rf"^{key}\s*:\s*(\d+)$", cpuinfo, re.M)
+                     for key in ("cpu family", "model"))
+    where = f"family {family[1]} model {model[1]}, " if family and model else ""
+    return f"{name[1].strip() if name else 'unknown CPU'} ({where}{vector}{extra})"
 
 
 # Set when MXNet was loaded before default_threads could set OMP_NUM_THREADS for it.
