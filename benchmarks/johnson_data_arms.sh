@@ -13,21 +13,13 @@ set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 FROM_RUN OUT_DIR" >&2; exit 2; }
 mkdir -p "$2"; from=$(cd "$1" && pwd); out=$(cd "$2" && pwd)
 cd "$(dirname "$0")"
-PY="$(cd .. && pwd)/.venv/bin/python"   # not realpath: that resolves the venv
-SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-MOTO=$SITE/skimage/data/motorcycle_left.png
-HOPPER=$SITE/matplotlib/mpl-data/sample_data/grace_hopper.jpg
-PHOTOS=astronaut,chelsea,coffee,rocket,beach_city,columns,golden_gate_fog,rainier,flowers
-PAINTINGS=hokusai_great_wave,kandinsky_composition_vii,klimt_the_kiss,matisse_woman_with_a_hat
-PAINTINGS=$PAINTINGS,monet_impression_sunrise,monet_san_giorgio_maggiore_dusk
-PAINTINGS=$PAINTINGS,monet_water_lilies_1919,munch_the_scream,picabia_udnie,seurat_grande_jatte
-PAINTINGS=$PAINTINGS,turner_shipwreck
+source johnson_data.sh
 common=(--steps 1000 --every 250 --lr 5e-4 --warmup 50 --init-from "$from" --photos "tubingen,$MOTO")
 for arm in A B C; do
   case $arm in
     A) extra=() ;;
-    B) extra=(--content "$PHOTOS,$HOPPER,$PAINTINGS" --flip) ;;
-    C) extra=(--content "$PHOTOS,$HOPPER,$PAINTINGS" --flip --full-frame 0.25) ;;
+    B) extra=(--content "$VARIED" --flip) ;;
+    C) extra=(--content "$VARIED" --flip --full-frame 0.25) ;;
   esac
   echo "=== arm $arm $(date -u +%FT%TZ)" >> "$out/progress.log"
   "$PY" train_monitored.py "$out/$arm" "${common[@]}" ${extra[@]+"${extra[@]}"} >> "$out/progress.log" 2>&1
