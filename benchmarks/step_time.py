@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 
 import gluon_style as gs
 from gluon_style.gatys import GATYS_STYLE_LAYERS
-from gluon_style.runtime import cpu_name
+from gluon_style.runtime import cpu_info, cpu_name
 from gluon_style.vgg import layer_names
 
 import flops
@@ -40,11 +39,9 @@ def step_flops(H: int, W: int, layers) -> float:
 
 
 def peak_gflops() -> tuple[float, str]:
-    cpuinfo = open("/proc/cpuinfo").read()
-    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)[1].split())
-    mhz = max(float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.M))
-    family = int(re.search(r"^cpu family\s*:\s*(\d+)", cpuinfo, re.M)[1])
-    zen4 = "AuthenticAMD" in cpuinfo and family == 25
+    info = cpu_info()
+    flags = info.flags
+    zen4 = info.vendor == "AuthenticAMD" and info.family == 25
     if "avx512f" in flags and zen4:
         per_cycle, unit = 32, "AVX-512 on Zen 4: two 256-bit FMA pipes"
     elif "avx512f" in flags:
@@ -55,6 +52,7 @@ def peak_gflops() -> tuple[float, str]:
         per_cycle, unit = 16, "AVX"
     else:
         per_cycle, unit = 8, "SSE"
+    mhz = info.mhz
     cores = len(os.sched_getaffinity(0))
     peak = cores * mhz / 1000 * per_cycle
     return peak, f"{cores} cores x {mhz / 1000:.3f} GHz x {per_cycle} FLOP/cycle [{unit}]"

@@ -11,6 +11,7 @@ import random
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 
 THREADS_ENV = "OMP_NUM_THREADS"
 # what a command says when Ctrl-C lands before it has a result (start-up, loading)
@@ -25,28 +26,63 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def cpu_name() -> str:
+@dataclass(frozen=True)
+class CPUInfo:
+    """What /proc/cpuinfo says of the first core: read once by ``cpu_info``."""
+
+    name: str
+    vendor: str
+    family: int | None
+    model: int | None
+    flags: frozenset
+    mhz: float | None   # the highest 'cpu MHz' of any core; under a hypervisor often nominal
+
+
+def cpu_info(text: str | None = None) -> CPUInfo | None:
+    """Parse /proc/cpuinfo (or ``text``, its contents); ``None`` where there is none (not Linux).
+
+    The one parser of it: ``cpu_name`` (sidecars, timings) and ``benchmarks/step_time.py``
+    (peak FLOP/s) both read this.
+    """
+    if text is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                text = f.read()
+        except OSError:
+            return None
+
+    def field(key: str) -> str | None:
+        match = re.search(rf"^{key}\s*:[ \t]*(.*)$", text, re.M)
+        return match[1].strip() if match else None
+
+    def number(key: str) -> int | None:
+        value = field(key)
+        return int(value) if value and value.isdigit() else None
+
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
+    return CPUInfo(name=field("model name") or "unknown CPU", vendor=field("vendor_id") or "",
+                   family=number("cpu family"), model=number("model"),
+                   flags=frozenset((field("flags") or "").split()),
+                   mhz=max(mhz) if mhz else None)
+
+
+def cpu_name(info: CPUInfo | None = None) -> str:
     """The CPU's model name, family/model and vector extensions, e.g.
     'AMD EPYC (family 25 model 17, AVX-512)'.
 
     Printed beside every timing and written to figure sidecars: results differ by machine,
     and a hypervisor often hides the generation (Zen 4 and Zen 5 are both 'AMD EPYC').
     """
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpuinfo = f.read()
-    except OSError:   # not Linux
+    info = info or cpu_info()
+    if info is None:   # not Linux
         import platform
         return platform.processor() or "unknown CPU"
-    name = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.M)
-    flags = set(flags[1].split()) if flags else set()
+    flags = info.flags
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     extra = ", AMX" if "amx_tile" in flags else ""
-    family, model = (re.search(rf"^{key}\s*:\s*(\d+)$", cpuinfo, re.M)
-                     for key in ("cpu family", "model"))
-    where = f"family {family[1]} model {model[1]}, " if family and model else ""
-    return f"{name[1].strip() if name else 'unknown CPU'} ({where}{vector}{extra})"
+    where = (f"family {info.family} model {info.model}, "
+             if info.family is not None and info.model is not None else "")
+    return f"{info.name} ({where}{vector}{extra})"
 
 
 # Set when MXNet was loaded before default_threads could set OMP_NUM_THREADS for it.

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gluon_style as gs
+from gluon_style import runtime
 
 
 def test_seed_repeats_every_generator():
@@ -62,3 +63,30 @@ def test_the_thread_default_holds_or_a_warning_says_why_not(first, warned):
     assert ("mxnet was imported before gluon_style" in r.stderr) == warned
     assert r.stderr.count("imported before gluon_style") == (1 if warned else 0)
     assert (r.stdout.split()[1] == cores) != warned
+
+
+ZEN4_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+cpu MHz\t\t: 2596.000
+flags\t\t: fpu sse2 avx avx2 fma avx512f
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu MHz\t\t: 2600.125
+"""
+
+
+def test_cpu_info_parses_one_core_and_the_highest_clock():
+    info = runtime.cpu_info(ZEN4_CPUINFO)
+    assert (info.name, info.vendor, info.family, info.model) == ("AMD EPYC", "AuthenticAMD", 25, 17)
+    assert {"avx2", "avx512f", "fma"} <= info.flags and "amx_tile" not in info.flags
+    assert info.mhz == 2600.125
+    assert runtime.cpu_name(info) == "AMD EPYC (family 25 model 17, AVX-512)"
+
+
+def test_cpu_name_without_family_or_vector_units():
+    info = runtime.cpu_info("model name\t: Old CPU\nflags\t\t: fpu sse2 amx_tile\n")
+    assert (info.family, info.model, info.mhz) == (None, None, None)
+    assert runtime.cpu_name(info) == "Old CPU (no AVX2, AMX)"
