@@ -7,6 +7,7 @@
 #   setsid nohup bash benchmarks/johnson_stage2.sh < /dev/null &     (progress in the log)
 # Paths are spelt as when the run began (the checkpoint refuses other settings), so keep the
 # checkout at /work/main with its .venv; SIGTERM saves a checkpoint at the current step.
+# From step 3727 each stretch also scores the mean of the last AVERAGE (4) snapshots.
 # Stage 2 counts from 0: its 31,130 steps and stage 1's 8870 make the paper's 40,000.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,4 +16,4 @@ RUN=../data/models/johnson_vangogh_starry_night_stage2
 exec "$PY" train_monitored.py "$RUN" --steps "${STEPS:-31130}" --every 500 --lr 5e-4 \
     --warmup 50 --init-from ../data/models/johnson_vangogh_starry_night \
     --photos "tubingen,$MOTO" --content "$VARIED" \
-    --flip --full-frame 0.25 >> "$RUN/progress.log" 2>&1
+    --flip --full-frame 0.25 --average "${AVERAGE:-4}" >> "$RUN/progress.log" 2>&1

@@ -75,6 +75,36 @@ def test_the_feedforward_quality_scripts_run_at_tiny_size(tmp_path):
     assert "were seen in training" in bad
 
 
+@pytest.mark.pretrained
+def test_train_monitored_scores_the_mean_of_its_last_snapshots(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    import mxnet as mx
+
+    run = tmp_path / "run"
+    _bench("train_monitored.py", str(run), "--steps", "6", "--every", "2", "--crop", "64",
+           "--content", "astronaut", "--photos", "rocket", "--evaluations", "2", "--average", "2")
+    lines = [json.loads(line) for line in (run / "monitor.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4, 6]
+    assert "held_out_average" not in lines[0]          # one snapshot is no average
+    assert [line["average_of_steps"] for line in lines[1:]] == [[2, 4], [4, 6]]
+    last, mean = lines[-1]["held_out"]["rocket"], lines[-1]["held_out_average"]["rocket"]
+    assert mean["lbfgs50"] == last["lbfgs50"]          # one reference for both
+    assert_allclose(mean["ratio"], mean["network"] / last["lbfgs50"])
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import train_monitored
+
+    model, steps = train_monitored.averaged(run, 2)
+    a, b = (mx.nd.load(str(run / "snapshots" / f"step_{s:06d}.params")) for s in (4, 6))
+    assert steps == [4, 6] and a.keys() == b.keys()
+    for name, param in model.net._collect_params_with_prefix().items():
+        assert_allclose(param.data().asnumpy(), (a[name].asnumpy() + b[name].asnumpy()) / 2,
+                        rtol=1e-6, atol=1e-7)
+    assert train_monitored.averaged(run, 4) is None    # fewer snapshots than asked
+
+
 def _bench_fails(script, *args):
     import subprocess
     import sys
