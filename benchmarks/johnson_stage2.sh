@@ -7,7 +7,8 @@
 #   setsid nohup bash benchmarks/johnson_stage2.sh < /dev/null &     (progress in the log)
 # Paths are spelt as when the run began (the checkpoint refuses other settings), so keep the
 # checkout at /work/main with its .venv; SIGTERM saves a checkpoint at the current step.
-# From step 3727 each stretch also scores the mean of the last AVERAGE (4) snapshots.
+# Each stretch from step 4000 on saves a snapshot, and from 5500 on also scores the mean of
+# the last AVERAGE (4) snapshots (train_monitored.py --average).
 # Stage 2 counts from 0: its 31,130 steps and stage 1's 8870 make the paper's 40,000.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -40,6 +40,9 @@ def step_flops(H: int, W: int, layers) -> float:
 
 def peak_gflops() -> tuple[float, str]:
     info = cpu_info()
+    if info is None or info.mhz is None:
+        raise SystemExit("step_time.py counts peak FLOP/s from /proc/cpuinfo's flags and clock, "
+                         "which this machine does not report")
     flags = info.flags
     zen4 = info.vendor == "AuthenticAMD" and info.family == 25
     if "avx512f" in flags and zen4:

@@ -28,7 +28,7 @@ def available_cores() -> int:
 
 @dataclass(frozen=True)
 class CPUInfo:
-    """What /proc/cpuinfo says of the first core: read once by ``cpu_info``."""
+    """What /proc/cpuinfo says of the first core (``cpu_info`` reads the file each call)."""
 
     name: str
     vendor: str
