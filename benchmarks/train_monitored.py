@@ -11,9 +11,9 @@ save a checkpoint at the current step, so stopping loses nothing.
 
 With ``--average K`` each stretch also saves the network to ``RUN/snapshots/`` and scores
 the mean of the last K snapshots' parameters (stochastic weight averaging over snapshots,
-Izmailov et al. 2018), against the same L-BFGS reference: in stage 2 so far the held-out
-ratio moved by up to 0.35 between snapshots, and an average may sit lower than any one of
-them. Snapshots (6.7 MB each for Johnson's network) are all kept, to average other spans
+Izmailov et al. 2018), against the same L-BFGS reference: in stage 2 the held-out ratio
+moved by up to 0.67 between snapshots, and the mean of four sat below their mean ratio in
+all 20 scores (benchmarks/results/2026-12-03-johnson-stage2-averaging.txt). Snapshots (6.7 MB each for Johnson's network) are all kept, to average other spans
 later. Training itself is unchanged; the monitor line gains ``held_out_average`` and
 ``average_of_steps``.
 
