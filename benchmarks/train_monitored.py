@@ -13,9 +13,9 @@ With ``--average K`` each stretch also saves the network to ``RUN/snapshots/`` a
 the mean of the last K snapshots' parameters (stochastic weight averaging over snapshots,
 Izmailov et al. 2018), against the same L-BFGS reference: in stage 2 the held-out ratio
 moved by up to 0.67 between snapshots, and the mean of four sat below their mean ratio in
-all 20 scores (benchmarks/results/2026-12-03-johnson-stage2-averaging.txt). Snapshots (6.7 MB each for Johnson's network) are all kept, to average other spans
-later. Training itself is unchanged; the monitor line gains ``held_out_average`` and
-``average_of_steps``.
+all 24 scores (benchmarks/results/2026-12-03-johnson-stage2-averaging.txt). Snapshots
+(6.7 MB each for Johnson's network) are all kept, to average other spans later. Training
+itself is unchanged; the monitor line gains ``held_out_average`` and ``average_of_steps``.
 
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
@@ -53,9 +53,14 @@ def norms(net) -> dict:
     return {k: round(v ** 0.5, 4) for k, v in sorted(sums.items())}
 
 
+def snapshot_path(run: Path, step: int) -> Path:
+    return run / "snapshots" / f"step_{step:06d}.params"
+
+
 def snapshot_steps(run: Path) -> list[int]:
     """Steps of the snapshots saved in ``run/snapshots``, in order."""
-    return sorted(int(path.stem.split("_")[1]) for path in (run / "snapshots").glob("step_*.params"))
+    paths = (run / "snapshots").glob("step_*.params")
+    return sorted(int(path.stem.split("_")[1]) for path in paths)
 
 
 def averaged(run: Path, k: int) -> tuple[training.Model, list[int]] | None:
@@ -63,7 +68,7 @@ def averaged(run: Path, k: int) -> tuple[training.Model, list[int]] | None:
     steps = snapshot_steps(run)[-k:]
     if k < 1 or len(steps) < k:
         return None
-    loaded = [mx.nd.load(str(run / "snapshots" / f"step_{step:06d}.params")) for step in steps]
+    loaded = [mx.nd.load(str(snapshot_path(run, step))) for step in steps]
     mean = {name: (sum(d[name].astype("float64") for d in loaded) / k).astype("float32")
             for name in loaded[0]}
     model = training.Model.load(run)
@@ -96,9 +101,9 @@ def stretch(args, until: int, log: Path) -> bool:
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
-    if args.average and step >= until:   # a stopped stretch's network is not a snapshot
-        name = Path(args.run) / "snapshots" / f"step_{step:06d}.params"
-        with atomic_path(name) as tmp:
+    snapshot = args.average and step >= until   # a stopped stretch's network is not one
+    if snapshot:
+        with atomic_path(snapshot_path(Path(args.run), step)) as tmp:
             model.net.save_parameters(str(tmp))
     recent = history[-args.every:]
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
@@ -106,7 +111,7 @@ def stretch(args, until: int, log: Path) -> bool:
             "train_style_mean": float(np.mean([h["style"] for h in recent])),
             "norms": norms(model.net)}
     line["held_out"] = score(model, args.photos, size=args.crop, evaluations=args.evaluations)
-    mean = averaged(Path(args.run), args.average) if args.average and step >= until else None
+    mean = averaged(Path(args.run), args.average) if snapshot else None
     if mean:
         line["average_of_steps"] = mean[1]
         line["held_out_average"] = score(mean[0], args.photos, size=args.crop,
