@@ -19,7 +19,7 @@ itself is unchanged; the monitor line gains ``held_out_average`` and ``average_o
 
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
-        [--content a,b,... --flip --full-frame 0.25] [--average 4]
+        [--content a,b,... --flip --full-frame 0.25] [--average 4] [--res-blocks 5]
 """
 from __future__ import annotations
 
@@ -92,20 +92,21 @@ def score(model, photos: str, *, size: int, evaluations: int, reference=None) ->
     return scores
 
 
-def stretch(args, until: int, log: Path) -> bool:
-    """Train up to ``until`` steps and record one line; False if the run was interrupted."""
+def stretch(args, done: int, until: int, log: Path) -> bool:
+    """Train from step ``done`` up to ``until`` and record one line; False if interrupted."""
     tic = time.perf_counter()
     model, history = training.train(
         kind="johnson", styles=(args.style,), content=tuple(args.content.split(",")),
         flip=args.flip, full_frame=args.full_frame, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
+        res_blocks=args.res_blocks,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
     snapshot = args.average and step >= until   # a stopped stretch's network is not one
     if snapshot:
         with atomic_path(snapshot_path(Path(args.run), step)) as tmp:
             model.net.save_parameters(str(tmp))
-    recent = history[-args.every:]
+    recent = [h for h in history if h["step"] >= done]   # this stretch's steps
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
             "train_total_mean": float(np.mean([h["total"] for h in recent])),
             "train_style_mean": float(np.mean([h["style"] for h in recent])),
@@ -132,6 +133,9 @@ def main() -> None:
     parser.add_argument("--init-from", help="a run folder whose network starts this run "
                         "(Adam afresh): a second stage, e.g. at a lower lr")
     parser.add_argument("--warmup", type=int, default=0, help="steps of linear lr warm-up")
+    parser.add_argument("--res-blocks", type=int, default=5,
+                        help="residual blocks (5, the paper's); more, --init-from a 5-block "
+                        "run, start as the identity")
     parser.add_argument("--photos", default="tubingen", help="held-out photos, comma-separated")
     parser.add_argument("--content", default=",".join(PHOTOS),
                         help="training photos, comma-separated (default: the pilot's nine)")
@@ -156,7 +160,7 @@ def main() -> None:
     done = read_checkpoint(Path(args.run))["step"] if (Path(args.run) / "checkpoint.json").exists() else 0
     while done < args.steps:
         until = min(args.steps, (done // args.every + 1) * args.every)
-        if not stretch(args, until, log):
+        if not stretch(args, done, until, log):
             raise SystemExit(130)   # interrupted: a calling script should stop too
         done = until
 

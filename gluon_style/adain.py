@@ -19,11 +19,12 @@ from mxnet import autograd
 from mxnet.gluon import nn
 
 from .blocks import ConvLayer, OutputConv, instance_normalize
+from .crops import CropSampler
 from .image import load_image, preprocess
 from .losses import EPS, channel_stats
 from .objective import Objective, Term
 from .settings import require
-from .training import CropSampler, Method, register
+from .training import Method, register
 from .vgg import vgg_features
 
 ENCODER_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -65,7 +66,8 @@ class AdaIN(Method):
     kind, crop_multiple = "adain", 8
 
     def check(self, config) -> None:
-        pass
+        if config.res_blocks != 5:
+            raise ValueError("res_blocks sets the johnson/cin network; AdaIN's decoder has none")
 
     def arch(self, config) -> dict:
         return {"method": self.kind}

@@ -3,7 +3,7 @@ Real-Time Style Transfer and Super-Resolution"; and its conditional variant, Dum
 and Kudlur (2017), "A Learned Representation for Artistic Style".
 
 The image transformation network: 9x9 conv (32), two stride-2 3x3 convs (64, 128), five
-residual blocks, two x2 upsamplings (64, 32), 9x9 conv to 3 channels. It is trained once per
+residual blocks (``res_blocks``), two x2 upsamplings (64, 32), 9x9 conv to 3 channels. It is trained once per
 painting with the perceptual loss: content at relu2_2 against the photo's own features, Gram
 style at relu1_2, relu2_2, relu3_3, relu4_3 against the painting's, plus total variation;
 then it stylizes in one forward pass.
@@ -26,6 +26,7 @@ from mxnet.gluon import nn
 
 from .blocks import (ConvLayer, InstanceNorm, OutputConv, call_in_training_mode, instance_norm,
                      scratch)
+from .checkpoints import load_network, read_checkpoint
 from .image import load_image, preprocess
 from .losses import gram
 from .objective import Objective, Term, style_layer_weights
@@ -111,6 +112,8 @@ class TransformNet(nn.HybridBlock):
         'resize' (nearest then conv; default) or 'transposed'.
     num_styles : int
         Styles in one network; only for norm='conditional'.
+    res_blocks : int
+        Residual blocks at a quarter of the resolution (Johnson et al.: 5).
 
     Call as ``net(X)`` or, with conditional norm, ``net(X, style_mix)`` where ``style_mix``
     is (N, num_styles) or (1, num_styles) for all. H and W should be multiples of 4. With
@@ -119,7 +122,7 @@ class TransformNet(nn.HybridBlock):
     """
 
     def __init__(self, *, norm: str = "instance", upsample: str = "resize", num_styles: int = 1,
-                 **kwargs):
+                 res_blocks: int = 5, **kwargs):
         super().__init__(**kwargs)
         if norm not in NORMS:
             raise ValueError(f"invalid norm {norm!r}; options are {NORMS}")
@@ -127,20 +130,24 @@ class TransformNet(nn.HybridBlock):
             raise ValueError(f"invalid upsample {upsample!r}; options are {UPSAMPLINGS}")
         if num_styles < 1 or (num_styles > 1 and norm != "conditional"):
             raise ValueError("num_styles > 1 needs norm='conditional'")
+        if res_blocks < 1:
+            raise ValueError(f"res_blocks must be >= 1, got {res_blocks}")
         self.conditional, self.batch_norm = norm == "conditional", norm == "batch"
         kw = dict(norm=norm, num_styles=num_styles)
         with self.name_scope():
             self.down = [ConvLayer(c, k, stride=s, norm=_norm(norm, c, num_styles))
                          for c, k, s in ((32, 9, 1), (64, 3, 2), (128, 3, 2))]
-            self.res = [_Residual(128, **kw) for _ in range(5)]
+            self.res = [_Residual(128, **kw) for _ in range(res_blocks)]
             self.up = [_Up(64, upsample=upsample, **kw), _Up(32, upsample=upsample, **kw)]
             self.out = OutputConv(3, 9, in_channels=32)
-            for i, block in enumerate(self.down + self.res + self.up):
+            # Residual blocks past the fifth are named after the upsamplings (layer10, ...),
+            # so the five-block network's parameter names are those of any deeper one.
+            named = self.down + self.res[:5] + self.up + self.res[5:]
+            for i, block in enumerate(named):
                 self.register_child(block, f"layer{i}")
+        self.channels = (32, 64, 128) + (128,) * res_blocks + (64, 32)   # down + res + up
 
-    # the output widths of down + res + up; their instance norms share a scratch pair per width
-    CHANNELS = (32, 64, 128) + (128,) * 5 + (64, 32)
-    WIDTHS = tuple(dict.fromkeys(CHANNELS))
+    WIDTHS = (32, 64, 128)   # the instance norms of one width share a scratch pair
 
     def forward(self, x, style_mix=None):
         if self.conditional != (style_mix is not None):
@@ -167,7 +174,7 @@ class TransformNet(nn.HybridBlock):
     def hybrid_forward(self, F, x, *inputs):
         mix, running = (inputs[:1], inputs[1:]) if self.conditional else ((), inputs)
         pairs = {c: running[2 * i:2 * i + 2] for i, c in enumerate(self.WIDTHS)}
-        for block, c in zip(self.down + self.res + self.up, self.CHANNELS):
+        for block, c in zip(self.down + self.res + self.up, self.channels):
             x = block(x, *(() if self.batch_norm else (*mix, *pairs[c])))
         return self.out(x)
 
@@ -189,19 +196,44 @@ class Johnson(Method):
             raise ValueError(f"invalid upsample {config.upsample!r}; options are {UPSAMPLINGS}")
         if config.loss_network not in (16, 19):
             raise ValueError(f"invalid loss_network {config.loss_network}; options are (16, 19)")
+        if config.res_blocks < 1:
+            raise ValueError(f"res_blocks must be >= 1, got {config.res_blocks}")
 
     def arch(self, config) -> dict:
         if self.conditional:
-            return {"method": self.kind, "upsample": config.upsample,
+            arch = {"method": self.kind, "upsample": config.upsample,
                     "num_styles": len(config.styles)}
-        return {"method": self.kind, "norm": config.norm, "upsample": config.upsample}
+        else:
+            arch = {"method": self.kind, "norm": config.norm, "upsample": config.upsample}
+        if config.res_blocks != 5:   # the paper's five: the checkpoints of before this option
+            arch["res_blocks"] = config.res_blocks
+        return arch
 
     def build(self, config, *, ctx) -> dict:
         net = TransformNet(norm="conditional" if self.conditional else config.norm,
-                           upsample=config.upsample,
+                           upsample=config.upsample, res_blocks=config.res_blocks,
                            num_styles=len(config.styles) if self.conditional else 1)
         net.initialize(mx.init.Xavier(), ctx=ctx)
         return {"net": net}
+
+    def start_from(self, folder, model, *, ctx) -> None:
+        """Load a trained network; one with fewer residual blocks fills the first ones, and
+        each extra block starts as the identity (its last norm's scale and shift zero, as
+        in Goyal et al. 2017), so the deeper network begins as the trained one."""
+        saved = read_checkpoint(folder)["arch"]
+        ours, fewer = dict(model.arch), saved.get("res_blocks", 5)
+        ours.pop("res_blocks", None)
+        saved = {k: v for k, v in saved.items() if k != "res_blocks"}
+        if saved != ours or fewer >= len(model.net.res):
+            return load_network(folder, model.arch, model.net, ctx)   # same, or its error
+        try:
+            model.net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx,
+                                      allow_missing=True)
+        except (mx.base.MXNetError, AssertionError, OSError) as e:
+            raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
+        for block in model.net.res[fewer:]:
+            for param in (block.b.norm.gamma, block.b.norm.beta):
+                param.set_data(mx.nd.zeros(param.shape, ctx=ctx))
 
     def loss(self, config, parts, *, ctx, progress):
         """The perceptual loss of a batch, as ``loss(X, step)`` -> (content, style, tv)."""

@@ -18,20 +18,18 @@ import time
 import warnings
 from pathlib import Path
 
-import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from PIL import Image
 
 from . import runtime
 from .checkpoints import check_resumable, load_network, read_checkpoint, save
+from .crops import CropSampler, content_images
 from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
 from .files import check_folder
-from .image import MIN_SIDE, ImageError, load_image, postprocess, preprocess, resize
+from .image import load_image, postprocess, preprocess, resize
 from .objective import loss_record
 from .settings import require, settings_dataclass
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 # Default training photos: bundled with scikit-image, so they need no download.
 DEFAULT_CONTENT = tuple(n for n in SKIMAGE_IMAGES if n != "hubble_deep_field")
 
@@ -55,6 +53,10 @@ class Method:
     def build(self, config, *, ctx) -> dict:
         """The networks: ``{'net': the block to train, ...frozen parts}``, initialized."""
         raise NotImplementedError
+
+    def start_from(self, folder: Path, model, *, ctx) -> None:
+        """Load the network of the run in ``folder`` into ``model.net`` (``init_from``)."""
+        load_network(folder, model.arch, model.net, ctx)
 
     def loss(self, config, parts, *, ctx, progress):
         """A function ``loss(X, step)`` -> (content, style, tv) NDArrays for a batch X."""
@@ -83,89 +85,6 @@ def method(kind: str) -> Method:
     return METHODS[kind]
 
 
-def content_images(content) -> list:
-    """A folder of images (its files, sorted) or a sequence of image names/paths."""
-    if isinstance(content, (str, Path)) and Path(content).is_dir():
-        files = sorted(p for p in Path(content).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-        if not files:
-            raise ImageError(f"{content}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
-        return files
-    refs = [content] if isinstance(content, (str, Path)) else list(content)
-    if not refs:
-        raise ValueError("give at least one content image or a folder of them")
-    return refs
-
-
-class CropSampler:
-    """Random crops of random images, square or whole frames, at ``crop`` px: a normalized batch.
-
-    A crop's side is drawn between half and all of the image's shorter side, its position
-    uniformly, and with ``flip`` mirrored half the time (augmentation, which a small photo
-    set needs; Johnson et al. simply resized COCO images to 256 x 256). With probability
-    ``full_frame`` a step's batch instead shows whole frames: the first image whole, at
-    ``crop`` px on its longer side (the scale at which a photo is stylized and scored), the
-    others cut to the same shape at their largest. Images are loaded
-    lazily with a longer side of ``4 * crop`` and kept; an unreadable file is skipped with a
-    warning (an error only if none is readable). The batch for a step depends only on
-    (seed, step).
-    """
-
-    def __init__(self, refs, *, crop: int, seed: int, flip: bool = False,
-                 full_frame: float = 0.0):
-        self.refs, self.crop, self.seed, self.flip = list(refs), crop, seed, flip
-        self.full_frame = full_frame
-        self._images, self._bad = {}, set()
-
-    def _image(self, ref):
-        if ref not in self._images:
-            try:
-                self._images[ref] = load_image(ref, max_size=4 * self.crop)
-            except (ImageError, OSError, ValueError, KeyError) as e:
-                warnings.warn(f"skipping {ref}: {e}")
-                self._bad.add(ref)
-                self._images[ref] = None
-        return self._images[ref]
-
-    def batch(self, n: int, *, step: int, ctx=None) -> mx.nd.NDArray:
-        rng = np.random.default_rng([self.seed, step])
-        # Drawn only when full_frame is set, so that runs without it keep their batches.
-        frames = self.full_frame > 0 and rng.random() < self.full_frame
-        out, shape = [], None
-        while len(out) < n:
-            if len(self._bad) == len(self.refs):
-                raise ImageError(f"none of the {len(self.refs)} training images could be read")
-            image = self._image(self.refs[rng.integers(len(self.refs))])
-            if image is None:
-                continue
-            if frames:
-                shape = shape or self._frame_shape(image)
-                region = _largest(image.size, aspect=shape[1] / shape[0])
-            else:
-                side = int(rng.integers(min(image.size) // 2, min(image.size) + 1))
-                region, shape = (side, side), (self.crop, self.crop)
-            x = rng.integers(image.width - region[0] + 1)
-            y = rng.integers(image.height - region[1] + 1)
-            piece = image.crop((x, y, x + region[0], y + region[1]))
-            if self.flip and rng.random() < 0.5:   # drawn only with flip: old runs' batches stay
-                piece = piece.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            out.append(preprocess(resize(piece, shape=shape), ctx=ctx))
-        return mx.nd.concat(*out, dim=0)
-
-    def _frame_shape(self, image) -> tuple[int, int]:
-        """(h, w): ``crop`` on the image's longer side, the shorter side rounded to a multiple
-        of 16 (a few batch shapes, each a multiple of every network's stride), at least 32."""
-        short = max(MIN_SIDE, round(self.crop * min(image.size) / max(image.size) / 16) * 16)
-        return (self.crop, short) if image.height >= image.width else (short, self.crop)
-
-
-def _largest(size: tuple[int, int], *, aspect: float) -> tuple[int, int]:
-    """(w, h) of the largest region of ``size`` = (W, H) whose width / height is ``aspect``."""
-    width, height = size
-    if width / height > aspect:
-        return max(1, round(height * aspect)), height
-    return width, max(1, round(width / aspect))
-
-
 def train(*,
           kind: str = "johnson",
           styles: tuple[str, ...] = (DEFAULT_STYLE,),
@@ -181,6 +100,7 @@ def train(*,
           tv_weight: float = 10.0,
           norm: str = "instance",
           upsample: str = "resize",
+          res_blocks: int = 5,
           loss_network: int = 19,
           style_size: int = 256,
           flip: bool = False,
@@ -225,6 +145,9 @@ def train(*,
         'instance' or 'batch' for johnson (cin always uses conditional instance norm).
     upsample : str
         'resize' (nearest then conv) or 'transposed' convolution.
+    res_blocks : int
+        Residual blocks of the johnson/cin network (Johnson et al.: 5). ``init_from`` a run
+        with fewer starts the extra blocks as the identity.
     loss_network : int
         19 (original VGG-19 weights) or 16 (Johnson et al.'s, needs Gluon's vgg16 params).
     style_size : int
@@ -238,9 +161,9 @@ def train(*,
     checkpoint_every : int
         Steps between checkpoints.
     init_from : str, optional
-        A run folder whose trained network starts this run (same architecture): a second
-        stage with other loss weights. Adam starts afresh (use warmup_steps). Once out_dir
-        has its own checkpoint, resuming takes precedence.
+        A run folder whose trained network starts this run (same architecture, or fewer
+        res_blocks): a second stage with other loss weights. Adam starts afresh (use
+        warmup_steps). Once out_dir has its own checkpoint, resuming takes precedence.
     seed : int
         Seed for initialization and the sequence of batches.
     ctx : str
@@ -269,7 +192,7 @@ def train(*,
         check_resumable(Path(out_dir), saved, config)
         start, history = saved["step"], saved["history"]
     elif init_from is not None:
-        load_network(Path(init_from), model.arch, model.net, ctx)
+        model.method.start_from(Path(init_from), model, ctx=ctx)
     model.net.hybridize(static_alloc=True)   # memory planned once: ~3% a step (README)
     loss = model.method.loss(config, model.parts, ctx=ctx, progress=progress)
     _loop(config, loss, sampler, trainer, model.net, start=start, history=history, ctx=ctx,

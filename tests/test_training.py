@@ -7,8 +7,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 
-from gluon_style import training
-from gluon_style.image import ImageError
+from gluon_style import crops, training
+from gluon_style.image import ImageError, load_image
 
 TINY = dict(content=("astronaut", "rocket"), crop=32, batch_size=2, style_size=64, progress=False)
 
@@ -75,6 +75,29 @@ def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
 
 
 @pytest.mark.pretrained
+@pytest.mark.pretrained
+def test_a_deeper_network_starts_from_a_shallower_one_as_the_same_function(tmp_path):
+    settings = dict(kind="johnson", styles=("coffee",), **TINY)
+    five, _ = training.train(steps=2, out_dir=str(tmp_path / "a"), **settings)
+    seven, _ = training.train(steps=0, res_blocks=7, init_from=str(tmp_path / "a"),
+                              out_dir=str(tmp_path / "b"), **settings)
+    photo = np.asarray(load_image("astronaut", max_size=32))   # (the extra convolutions
+    assert_array_equal(seven.apply(photo, size=32), five.apply(photo, size=32))  # init here)
+    a, b = _params(five), _params(seven)
+    assert len(seven.net.res) == 7 and a.keys() < b.keys()
+    for k in a:                                   # every trained parameter carried over
+        assert_array_equal(a[k], b[k], err_msg=k)
+    extra = [np.abs(p.data().asnumpy()).max() for block in seven.net.res[5:]
+             for p in (block.b.norm.gamma, block.b.norm.beta)]
+    assert extra == [0.0] * 4                     # the extra blocks add zero: the identity
+    training.train(steps=1, res_blocks=7, init_from=str(tmp_path / "a"),
+                   out_dir=str(tmp_path / "c"), **settings)
+    assert json.loads((tmp_path / "c" / "checkpoint.json").read_text())["arch"]["res_blocks"] == 7
+    with pytest.raises(ValueError, match="another network"):   # fewer from more: refused
+        training.train(steps=0, init_from=str(tmp_path / "c"), out_dir=str(tmp_path / "d"),
+                       **settings)
+
+
 def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
     training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path / "a"), **TINY)
     saved = json.loads((tmp_path / "a" / "checkpoint.json").read_text())
@@ -130,14 +153,14 @@ def test_a_damaged_checkpoint_gets_a_clear_error(tmp_path):
 
 @pytest.mark.pretrained
 def test_interrupt_saves_a_checkpoint(tmp_path, monkeypatch):
-    real = training.CropSampler.batch
+    real = crops.CropSampler.batch
 
     def batch(self, n, *, step, ctx=None):
         if step == 3:
             raise KeyboardInterrupt
         return real(self, n, step=step, ctx=ctx)
 
-    monkeypatch.setattr(training.CropSampler, "batch", batch)
+    monkeypatch.setattr(crops.CropSampler, "batch", batch)
     with pytest.warns(UserWarning, match="interrupted at step 3"):
         _, history = training.train(kind="johnson", styles=("coffee",), steps=10,
                                     checkpoint_every=100, out_dir=str(tmp_path), **TINY)
@@ -149,16 +172,16 @@ def test_bad_data_gets_clear_errors_or_is_skipped(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ImageError, match="no images"):
-        training.content_images(empty)
+        crops.content_images(empty)
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "broken.jpg").write_bytes(b"not a jpeg")
     Image.fromarray(np.full((40, 50, 3), 120, np.uint8)).save(photos / "grey.png")
-    sampler = training.CropSampler(training.content_images(photos), crop=32, seed=0)
+    sampler = crops.CropSampler(crops.content_images(photos), crop=32, seed=0)
     with pytest.warns(UserWarning, match="skipping .*broken.jpg"):
         X = sampler.batch(6, step=0)
     assert X.shape == (6, 3, 32, 32)
-    only_broken = training.CropSampler([photos / "broken.jpg"], crop=32, seed=0)
+    only_broken = crops.CropSampler([photos / "broken.jpg"], crop=32, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ImageError, match="none of the 1 training images"):
@@ -166,15 +189,15 @@ def test_bad_data_gets_clear_errors_or_is_skipped(tmp_path):
 
 
 def test_batches_depend_only_on_seed_and_step():
-    a = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
-    b = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
+    a = crops.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
+    b = crops.CropSampler(["astronaut", "rocket"], crop=32, seed=3)
     assert_array_equal(a.batch(2, step=5).asnumpy(), b.batch(2, step=5).asnumpy())
     assert not np.array_equal(a.batch(2, step=5).asnumpy(), a.batch(2, step=6).asnumpy())
 
 
 def test_flip_mirrors_about_half_the_crops_and_off_leaves_the_batches_as_they_were():
-    plain = training.CropSampler(["astronaut"], crop=32, seed=3)
-    flipped = training.CropSampler(["astronaut"], crop=32, seed=3, flip=True)
+    plain = crops.CropSampler(["astronaut"], crop=32, seed=3)
+    flipped = crops.CropSampler(["astronaut"], crop=32, seed=3, flip=True)
     mirrored = 0
     for step in range(20):   # one crop per batch: its position is drawn before the flip
         a, b = plain.batch(1, step=step).asnumpy(), flipped.batch(1, step=step).asnumpy()
@@ -187,11 +210,11 @@ def test_flip_mirrors_about_half_the_crops_and_off_leaves_the_batches_as_they_we
 
 def test_without_full_frames_the_batches_are_those_of_runs_trained_before_it_existed():
     # values printed by the sampler as it was at commit 8a869a1, before full_frame
-    X = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3).batch(2, step=5).asnumpy()
+    X = crops.CropSampler(["astronaut", "rocket"], crop=32, seed=3).batch(2, step=5).asnumpy()
     assert_allclose(X.mean(), -0.387953, rtol=1e-5)
     assert_allclose(X[0, 0, 0, :4], [0.8960528, 0.7761795, 0.93030226, 0.8446785], rtol=1e-5)
     assert_allclose(X[1, 2, 31, -3:], [0.11276696, 0.13019615, -0.7064052], rtol=1e-5)
-    flipped = training.CropSampler(["astronaut", "rocket"], crop=32, seed=3, flip=True)
+    flipped = crops.CropSampler(["astronaut", "rocket"], crop=32, seed=3, flip=True)
     X = flipped.batch(2, step=7).asnumpy()
     assert_allclose(X.mean(), -0.6967519, rtol=1e-5)
     assert_allclose(X[0, 1, 5, :4], [-1.0728291, -1.0728291, -1.0903361, -1.0903361], rtol=1e-5)
@@ -205,7 +228,7 @@ def test_full_frames_show_the_whole_first_photo_at_the_crop_size_on_its_longer_s
     Image.fromarray(ramp[:, :32]).save(tmp_path / "tall.png")                        # 32 x 64
     loaded = load_image(tmp_path / "wide.png", max_size=4 * 64)   # as the sampler keeps it
     whole = preprocess(resize(loaded, shape=(32, 64))).asnumpy()[0]
-    sampler = training.CropSampler([tmp_path / "wide.png", tmp_path / "tall.png"], crop=64,
+    sampler = crops.CropSampler([tmp_path / "wide.png", tmp_path / "tall.png"], crop=64,
                                    seed=0, full_frame=1.0)
     firsts = 0
     for step in range(8):
@@ -214,7 +237,7 @@ def test_full_frames_show_the_whole_first_photo_at_the_crop_size_on_its_longer_s
         if X.shape[2:] == (32, 64) and np.allclose(X[0], whole):
             firsts += 1
     assert firsts >= 1   # the wide photo came first, whole, at least once (p = 1/2 a step)
-    mixed = training.CropSampler([tmp_path / "wide.png"], crop=64, seed=0, full_frame=0.5)
+    mixed = crops.CropSampler([tmp_path / "wide.png"], crop=64, seed=0, full_frame=0.5)
     shapes = [mixed.batch(1, step=step).shape[2:] for step in range(20)]
     assert 4 <= shapes.count((32, 64)) <= 16
     assert shapes.count((64, 64)) == 20 - shapes.count((32, 64))   # the others: square crops
@@ -238,7 +261,8 @@ def test_a_run_saved_before_a_setting_existed_resumes_at_its_default(tmp_path):
     (dict(kind="gan"), "johnson"), (dict(styles=("a", "b")), "use kind 'cin'"),
     (dict(crop=30), "multiple of 4"), (dict(kind="adain", crop=36), "multiple of 8"),
     (dict(norm="layer"), "instance"), (dict(loss_network=11), "16, 19"),
-    (dict(warmup_steps=-1), "warmup_steps >= 0"),
+    (dict(warmup_steps=-1), "warmup_steps >= 0"), (dict(res_blocks=0), "res_blocks must be"),
+    (dict(kind="adain", crop=32, res_blocks=6), "AdaIN's decoder"),
 ])
 def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
     with pytest.raises(ValueError, match=match):
