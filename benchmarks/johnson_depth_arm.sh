@@ -8,9 +8,9 @@
 # 2's data and lr. Its stretches end 130, 630, 1130 and 1630 steps in, as stage 2's end at
 # 11500, 12000, 12500 and 13000, so the mean of the last four snapshots spans the same steps.
 set -euo pipefail
+INIT=$(realpath "$1") OUT=$(realpath -m "$2") BLOCKS=${3:-10}   # before the cd below
 cd "$(dirname "$0")"
 source johnson_data.sh
-INIT=$1 OUT=$2 BLOCKS=${3:-10}
 mkdir -p "$OUT"
 for UNTIL in 130 630 1130 1630; do   # one stretch per call (--every past --steps)
     "$PY" train_monitored.py "$OUT" --steps $UNTIL --every 100000 --lr 5e-4 --warmup 50 \

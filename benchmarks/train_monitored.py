@@ -108,8 +108,8 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
             model.net.save_parameters(str(tmp))
     recent = [h for h in history if h["step"] >= done]   # this stretch's steps
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
-            "train_total_mean": float(np.mean([h["total"] for h in recent])),
-            "train_style_mean": float(np.mean([h["style"] for h in recent])),
+            "train_total_mean": float(np.mean([h["total"] for h in recent])) if recent else None,
+            "train_style_mean": float(np.mean([h["style"] for h in recent])) if recent else None,
             "norms": norms(model.net)}
     line["held_out"] = score(model, args.photos, size=args.crop, evaluations=args.evaluations)
     mean = averaged(Path(args.run), args.average) if snapshot else None

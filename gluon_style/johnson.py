@@ -2,9 +2,9 @@
 Real-Time Style Transfer and Super-Resolution"; and its conditional variant, Dumoulin, Shlens
 and Kudlur (2017), "A Learned Representation for Artistic Style".
 
-The image transformation network: 9x9 conv (32), two stride-2 3x3 convs (64, 128), five
-residual blocks (``res_blocks``), two x2 upsamplings (64, 32), 9x9 conv to 3 channels. It is trained once per
-painting with the perceptual loss: content at relu2_2 against the photo's own features, Gram
+The image transformation network: 9x9 conv (32), two stride-2 3x3 convs (64, 128), residual
+blocks (``res_blocks``, the paper's five), two x2 upsamplings (64, 32), 9x9 conv to 3 channels.
+It is trained once per painting with the perceptual loss: content at relu2_2 against the photo's own features, Gram
 style at relu1_2, relu2_2, relu3_3, relu4_3 against the painting's, plus total variation;
 then it stylizes in one forward pass.
 
@@ -140,11 +140,12 @@ class TransformNet(nn.HybridBlock):
             self.res = [_Residual(128, **kw) for _ in range(res_blocks)]
             self.up = [_Up(64, upsample=upsample, **kw), _Up(32, upsample=upsample, **kw)]
             self.out = OutputConv(3, 9, in_channels=32)
-            # Residual blocks past the fifth are named after the upsamplings (layer10, ...),
-            # so the five-block network's parameter names are those of any deeper one.
-            named = self.down + self.res[:5] + self.up + self.res[5:]
-            for i, block in enumerate(named):
-                self.register_child(block, f"layer{i}")
+            # Names as in the five-block network whatever the count: residual block i is
+            # layer 3 + i (5 + i from the sixth on), the upsamplings layers 8 and 9, so a
+            # network's parameters keep their names in a deeper one.
+            names = [3 + i if i < 5 else 5 + i for i in range(res_blocks)]
+            for name, block in zip([0, 1, 2] + names + [8, 9], self.down + self.res + self.up):
+                self.register_child(block, f"layer{name}")
         self.channels = (32, 64, 128) + (128,) * res_blocks + (64, 32)   # down + res + up
 
     WIDTHS = (32, 64, 128)   # the instance norms of one width share a scratch pair
@@ -220,20 +221,21 @@ class Johnson(Method):
         """Load a trained network; one with fewer residual blocks fills the first ones, and
         each extra block starts as the identity (its last norm's scale and shift zero, as
         in Goyal et al. 2017), so the deeper network begins as the trained one."""
-        saved = read_checkpoint(folder)["arch"]
-        ours, fewer = dict(model.arch), saved.get("res_blocks", 5)
-        ours.pop("res_blocks", None)
-        saved = {k: v for k, v in saved.items() if k != "res_blocks"}
-        if saved != ours or fewer >= len(model.net.res):
-            return load_network(folder, model.arch, model.net, ctx)   # same, or its error
+        saved = read_checkpoint(folder).get("arch")
+        fewer = saved.get("res_blocks", 5) if isinstance(saved, dict) else None
+        rest = {k: v for k, v in (saved or {}).items() if k != "res_blocks"}
+        ours = {k: v for k, v in model.arch.items() if k != "res_blocks"}
+        if fewer is None or rest != ours or fewer >= len(model.net.res):
+            load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
+            return
         try:
             model.net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx,
                                       allow_missing=True)
-        except (mx.base.MXNetError, AssertionError, OSError) as e:
+        except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
             raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
         for block in model.net.res[fewer:]:
-            for param in (block.b.norm.gamma, block.b.norm.beta):
-                param.set_data(mx.nd.zeros(param.shape, ctx=ctx))
+            for param in (block.b.norm.gamma, block.b.norm.beta):   # shape may be deferred
+                param.initialize(init=mx.init.Zero(), ctx=ctx, force_reinit=True)
 
     def loss(self, config, parts, *, ctx, progress):
         """The perceptual loss of a batch, as ``loss(X, step)`` -> (content, style, tv)."""

@@ -75,29 +75,35 @@ def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
 
 
 @pytest.mark.pretrained
-@pytest.mark.pretrained
-def test_a_deeper_network_starts_from_a_shallower_one_as_the_same_function(tmp_path):
-    settings = dict(kind="johnson", styles=("coffee",), **TINY)
-    five, _ = training.train(steps=2, out_dir=str(tmp_path / "a"), **settings)
-    seven, _ = training.train(steps=0, res_blocks=7, init_from=str(tmp_path / "a"),
-                              out_dir=str(tmp_path / "b"), **settings)
-    photo = np.asarray(load_image("astronaut", max_size=32))   # (the extra convolutions
-    assert_array_equal(seven.apply(photo, size=32), five.apply(photo, size=32))  # init here)
-    a, b = _params(five), _params(seven)
-    assert len(seven.net.res) == 7 and a.keys() < b.keys()
+@pytest.mark.parametrize("kind, styles, norm, fewer, more", [
+    ("johnson", ("coffee",), "instance", 5, 7), ("johnson", ("coffee",), "batch", 3, 5),
+    ("cin", ("coffee", "chelsea"), "instance", 5, 6)])
+def test_a_deeper_network_starts_from_a_shallower_one_as_the_same_function(
+        kind, styles, norm, fewer, more, tmp_path):
+    settings = dict(kind=kind, styles=styles, norm=norm, **TINY)
+    small, _ = training.train(steps=2, res_blocks=fewer, out_dir=str(tmp_path / "a"), **settings)
+    deep, _ = training.train(steps=0, res_blocks=more, init_from=str(tmp_path / "a"),
+                             out_dir=str(tmp_path / "b"), **settings)
+    photo = np.asarray(load_image("astronaut", max_size=32))
+    pick = dict(style_index=0) if kind == "cin" else {}   # (the extra convolutions init here)
+    assert_array_equal(deep.apply(photo, size=32, **pick), small.apply(photo, size=32, **pick))
+    a, b = _params(small), _params(deep)
+    assert len(deep.net.res) == more and a.keys() < b.keys()
     for k in a:                                   # every trained parameter carried over
         assert_array_equal(a[k], b[k], err_msg=k)
-    extra = [np.abs(p.data().asnumpy()).max() for block in seven.net.res[5:]
+    extra = [np.abs(p.data().asnumpy()).max() for block in deep.net.res[fewer:]
              for p in (block.b.norm.gamma, block.b.norm.beta)]
-    assert extra == [0.0] * 4                     # the extra blocks add zero: the identity
-    training.train(steps=1, res_blocks=7, init_from=str(tmp_path / "a"),
+    assert extra == [0.0] * 2 * (more - fewer)    # the extra blocks add zero: the identity
+    training.train(steps=1, res_blocks=more, init_from=str(tmp_path / "a"),
                    out_dir=str(tmp_path / "c"), **settings)
-    assert json.loads((tmp_path / "c" / "checkpoint.json").read_text())["arch"]["res_blocks"] == 7
+    arch = json.loads((tmp_path / "c" / "checkpoint.json").read_text())["arch"]
+    assert arch.get("res_blocks", 5) == more
     with pytest.raises(ValueError, match="another network"):   # fewer from more: refused
-        training.train(steps=0, init_from=str(tmp_path / "c"), out_dir=str(tmp_path / "d"),
-                       **settings)
+        training.train(steps=0, res_blocks=fewer, init_from=str(tmp_path / "c"),
+                       out_dir=str(tmp_path / "d"), **settings)
 
 
+@pytest.mark.pretrained
 def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
     training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path / "a"), **TINY)
     saved = json.loads((tmp_path / "a" / "checkpoint.json").read_text())
@@ -229,7 +235,7 @@ def test_full_frames_show_the_whole_first_photo_at_the_crop_size_on_its_longer_s
     loaded = load_image(tmp_path / "wide.png", max_size=4 * 64)   # as the sampler keeps it
     whole = preprocess(resize(loaded, shape=(32, 64))).asnumpy()[0]
     sampler = crops.CropSampler([tmp_path / "wide.png", tmp_path / "tall.png"], crop=64,
-                                   seed=0, full_frame=1.0)
+                                seed=0, full_frame=1.0)
     firsts = 0
     for step in range(8):
         X = sampler.batch(2, step=step).asnumpy()
