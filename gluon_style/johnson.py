@@ -4,9 +4,9 @@ and Kudlur (2017), "A Learned Representation for Artistic Style".
 
 The image transformation network: 9x9 conv (32), two stride-2 3x3 convs (64, 128), residual
 blocks (``res_blocks``, the paper's five), two x2 upsamplings (64, 32), 9x9 conv to 3 channels.
-It is trained once per painting with the perceptual loss: content at relu2_2 against the photo's own features, Gram
-style at relu1_2, relu2_2, relu3_3, relu4_3 against the painting's, plus total variation;
-then it stylizes in one forward pass.
+It is trained once per painting with the perceptual loss: content at relu2_2 against the
+photo's own features, Gram style at relu1_2, relu2_2, relu3_3, relu4_3 against the
+painting's, plus total variation; then it stylizes in one forward pass.
 
 * Normalization: batch norm (the paper), instance norm (Ulyanov et al. 2016, the default),
   or conditional instance norm (kind 'cin'): one (gamma, beta) per painting, so S styles
@@ -222,8 +222,9 @@ class Johnson(Method):
         each extra block starts as the identity (its last norm's scale and shift zero, as
         in Goyal et al. 2017), so the deeper network begins as the trained one."""
         saved = read_checkpoint(folder).get("arch")
-        fewer = saved.get("res_blocks", 5) if isinstance(saved, dict) else None
-        rest = {k: v for k, v in (saved or {}).items() if k != "res_blocks"}
+        saved = saved if isinstance(saved, dict) else {}   # none: load_network's error below
+        fewer = saved.get("res_blocks", 5) if saved else None
+        rest = {k: v for k, v in saved.items() if k != "res_blocks"}
         ours = {k: v for k, v in model.arch.items() if k != "res_blocks"}
         if fewer is None or rest != ours or fewer >= len(model.net.res):
             load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
