@@ -19,6 +19,8 @@ exist in it); their VGG-16 needs Gluon's model-zoo weights (``loss_network=16``)
 """
 from __future__ import annotations
 
+import dataclasses
+
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
@@ -37,6 +39,7 @@ from .vgg import vgg_features
 CONTENT_LAYERS = ("relu2_2",)
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 NORMS = ("batch", "instance", "conditional")
+PAPER_RES_BLOCKS = 5   # Johnson et al.'s; a checkpoint's arch names res_blocks only otherwise
 UPSAMPLINGS = ("resize", "transposed")
 
 
@@ -122,7 +125,7 @@ class TransformNet(nn.HybridBlock):
     """
 
     def __init__(self, *, norm: str = "instance", upsample: str = "resize", num_styles: int = 1,
-                 res_blocks: int = 5, **kwargs):
+                 res_blocks: int = PAPER_RES_BLOCKS, **kwargs):
         super().__init__(**kwargs)
         if norm not in NORMS:
             raise ValueError(f"invalid norm {norm!r}; options are {NORMS}")
@@ -206,7 +209,7 @@ class Johnson(Method):
                     "num_styles": len(config.styles)}
         else:
             arch = {"method": self.kind, "norm": config.norm, "upsample": config.upsample}
-        if config.res_blocks != 5:   # the paper's five: the checkpoints of before this option
+        if config.res_blocks != PAPER_RES_BLOCKS:   # so checkpoints from before it still match
             arch["res_blocks"] = config.res_blocks
         return arch
 
@@ -222,11 +225,10 @@ class Johnson(Method):
         each extra block starts as the identity (its last norm's scale and shift zero, as
         in Goyal et al. 2017), so the deeper network begins as the trained one."""
         saved = read_checkpoint(folder).get("arch")
-        saved = saved if isinstance(saved, dict) else {}   # none: load_network's error below
-        fewer = saved.get("res_blocks", 5) if saved else None
-        rest = {k: v for k, v in saved.items() if k != "res_blocks"}
-        ours = {k: v for k, v in model.arch.items() if k != "res_blocks"}
-        if fewer is None or rest != ours or fewer >= len(model.net.res):
+        fewer = (saved.get("res_blocks", PAPER_RES_BLOCKS) if isinstance(saved, dict)
+                 else len(model.net.res))
+        shallower = self.arch(dataclasses.replace(model.config, res_blocks=fewer))
+        if fewer >= len(model.net.res) or saved != shallower:
             load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
             return
         try:
