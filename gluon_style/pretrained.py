@@ -59,9 +59,11 @@ LOCAL_SETTINGS = ("out_dir", "init_from")   # paths on the machine that trained 
 
 
 def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tubingen",
-           size: int = 256) -> dict:
+           size: int = 256, params: str | Path | None = None) -> dict:
     """Ship the network trained in ``run_folder`` as model ``name`` in half precision.
 
+    ``params``, if given, is a float32 parameter file of that network to ship instead of the
+    checkpoint's (e.g. the mean of the run's last snapshots); ``quality`` should say so.
     The fp16 copy's output on ``photo`` at ``size`` px is compared with the fp32 network's
     and the largest difference (in 8-bit levels) is recorded with ``quality`` (the measured
     numbers) in the manifest. The file is moved into place only with its manifest entry.
@@ -73,6 +75,8 @@ def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tu
         raise ValueError(f"invalid model name {name!r}: lower-case letters, digits and _")
     run_folder = Path(run_folder)
     model = Model.load(run_folder)
+    if params is not None:
+        load_into(model, Path(params))
     saved = json.loads((run_folder / "checkpoint.json").read_text())
     target = folder() / f"{name}.params"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +107,7 @@ def _probe_options(config) -> dict:
 
 
 def load_into(model, path: Path) -> None:
-    """Load fp16 parameters from ``path`` into ``model``'s (fp32) network."""
+    """Load parameters (fp16 or fp32) from ``path`` into ``model``'s (fp32) network."""
     ctx = model.net.collect_params().list_ctx()[0]
     try:
         model.net.load_parameters(str(path), ctx=ctx, cast_dtype=True, dtype_source="current")

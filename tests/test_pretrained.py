@@ -39,6 +39,23 @@ def test_export_then_load_by_name_gives_the_same_image(models):
     assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 2
 
 
+def test_export_ships_the_given_parameters_instead_of_the_checkpoints(models, tmp_path):
+    _, first, _ = models
+    other = tmp_path / "other"   # the same network trained one step more: other weights
+    second, _ = training.train(kind="johnson", styles=("coffee",), out_dir=str(other),
+                               **{**TINY, "steps": 3})
+    pretrained.export(tmp_path / "run", name="given", quality={}, photo="astronaut", size=48,
+                      params=other / "checkpoint.params")
+    shipped = pretrained.open_model("given").apply("astronaut", size=48).astype(int)
+    assert np.abs(shipped - second.apply("astronaut", size=48)).max() <= 2
+    assert np.abs(shipped - first.apply("astronaut", size=48)).max() > 2
+    (tmp_path / "junk.params").write_bytes(b"not parameters")
+    with pytest.raises(ValueError, match="junk.params: cannot load"):
+        pretrained.export(tmp_path / "run", name="junk", quality={}, photo="astronaut",
+                          size=48, params=tmp_path / "junk.params")
+    assert "junk" not in pretrained.manifest()
+
+
 def test_unknown_and_damaged_models_get_clear_errors(models):
     folder, _, _ = models
     with pytest.raises(ValueError, match=r"no pretrained model 'nope'; options are \['tiny_coffee'\]"):

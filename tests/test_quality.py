@@ -106,6 +106,20 @@ def test_train_monitored_scores_the_mean_of_its_last_snapshots(tmp_path, monkeyp
     terms, _, _ = compare(model, "rocket", size=64, evaluations=2, inits=())
     assert_allclose(sum(terms), mean["network"], rtol=1e-4)   # the mean network was scored
     assert train_monitored.averaged(run, 4) is None    # fewer snapshots than asked
+    # shipping it: the mean of those snapshots, with the quality its monitor line scored
+    monkeypatch.setenv("GLUON_STYLE_MODELS", str(tmp_path / "models"))
+    _bench("ship_feedforward.py", str(run), "--name", "tiny", "--average", "2", "--photo",
+           "rocket", "--size", "64", "--repeats", "1")
+    from gluon_style import pretrained
+
+    info = pretrained.entry("tiny")
+    assert info["quality"]["held_out_ratio"] == {"rocket": round(mean["ratio"], 4)}
+    assert "[4, 6]" in info["quality"]["parameters"] and info["steps"] == 6
+    assert info["quality"]["forward_seconds"]["size"] == 64
+    shipped = pretrained.open_model("tiny").apply("rocket", size=64).astype(int)
+    assert np.abs(shipped - model.apply("rocket", size=64)).max() <= 2
+    assert "scored no mean of snapshots" in _bench_fails(
+        "ship_feedforward.py", str(run), "--name", "tiny3", "--average", "3")
 
 
 def _bench_fails(script, *args):
