@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 import gluon_style as gs  # noqa: F401  (first: sets MXNet's threads)
-from gluon_style import quality
+from gluon_style import johnson, quality
 from gluon_style.image import load_image
 
 
@@ -41,7 +41,6 @@ def strip_for(model, distance, photo: str, size: int, points: int = 5) -> list[t
 
 def total_losses(cin, johnson_model, photo: str, size: int) -> tuple[float, float]:
     """The CIN output's and the Johnson network's loss on the Johnson network's objective."""
-    from feedforward_quality import objective
     from time_to_quality import Scorer
 
     image = load_image(photo, max_size=size)
@@ -49,7 +48,7 @@ def total_losses(cin, johnson_model, photo: str, size: int) -> tuple[float, floa
     photo_img = image.resize((w, h))
     painting = johnson_model.config.styles[0]
     score = Scorer(max(w, h), content=photo_img, style=painting,
-                   **objective(johnson_model, photo_img))
+                   **johnson.objective(johnson_model.config, size=max(w, h)))
     if painting not in cin.config.styles:
         raise SystemExit(f"the Johnson network's painting {painting!r} is not one of the CIN "
                          f"network's {list(cin.config.styles)}")

@@ -27,15 +27,6 @@ from gluon_style.image import load_image, resize
 from time_to_quality import Scorer
 
 
-def objective(model, photo) -> dict:
-    """stylize settings of the network's training objective for ``photo`` (the painting at
-    the run's style_size)."""
-    c = model.config
-    return dict(content_layers=johnson.CONTENT_LAYERS, style_layers=johnson.STYLE_LAYERS,
-                content_weight=c.content_weight, style_weight=c.style_weight,
-                tv_weight=c.tv_weight, style_scale=c.style_size / max(photo.size))
-
-
 def compare(model, photo_name: str, *, size: int, evaluations: int,
             inits: tuple[str, ...] = ("content",)) -> tuple[list, dict, tuple]:
     """The network's and L-BFGS's delivered losses on one photo.
@@ -58,7 +49,8 @@ def compare(model, photo_name: str, *, size: int, evaluations: int,
     image = load_image(photo_name, max_size=size)
     w, h = (d - d % model.method.crop_multiple for d in image.size)
     photo = resize(image, shape=(h, w))                    # the one copy both methods see
-    style, settings = model.config.styles[0], objective(model, photo)
+    style = model.config.styles[0]
+    settings = johnson.objective(model.config, size=max(photo.size))
     score = Scorer(max(photo.size), content=photo, style=style, **settings)
     ours = score.terms(model.apply(photo, size=max(photo.size)))
     optimized = {}

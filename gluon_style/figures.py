@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pretrained
 from .data import manifest
 from .experiments import Result, vgg_weights_checksum, weights_checksum
 from .files import atomic_path, sha256, write_json
@@ -140,6 +141,24 @@ def trained_models_record(**folders) -> dict:
     return {"settings": {"seed": seeds[0] if len(seeds) == 1 else seeds, "models": models},
             "seconds": seconds, "weights": tuple(sorted(weights))}
 
+
+
+def shipped_models_record(**models) -> dict:
+    """``save_figure`` arguments (but ``seconds``) for a figure drawn by shipped pretrained
+    models, one ``name=model`` each (``gluon_style.pretrained``): their manifest entries
+    (training settings with the seed, steps, measured quality) and the sha256 of each model
+    file (verified) and of its VGG loss network."""
+    entries, weights = {}, set()
+    for name, model in models.items():
+        pretrained.params_file(model)   # the checksum the record claims, verified
+        info = pretrained.entry(model)
+        entries[name] = {"model": model, **{k: info[k] for k in (
+            "method", "paintings", "arch", "steps", "settings", "quality")}}
+        weights |= {info["sha256"],
+                    vgg_weights_checksum(num_layers=info["settings"]["loss_network"])}
+    seeds = sorted({e["settings"]["seed"] for e in entries.values()})
+    return {"settings": {"seed": seeds[0] if len(seeds) == 1 else seeds, "models": entries},
+            "weights": tuple(sorted(weights))}
 
 FONT = 12   # titles and labels: readable on a projector
 

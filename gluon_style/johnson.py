@@ -43,6 +43,15 @@ PAPER_RES_BLOCKS = 5   # Johnson et al.'s; a checkpoint's arch names res_blocks 
 UPSAMPLINGS = ("resize", "transposed")
 
 
+
+def objective(config, *, size: int) -> dict:
+    """``gs.stylize`` keywords that optimize one image, ``size`` px on its longer side, on a
+    Johnson network's own training loss (its layers and weights; the painting at the run's
+    ``style_size``): the optimization the network is measured against (issue 20)."""
+    return dict(content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
+                content_weight=config.content_weight, style_weight=config.style_weight,
+                tv_weight=config.tv_weight, style_scale=config.style_size / size)
+
 class ConditionalInstanceNorm(nn.HybridBlock):
     """Instance norm whose scale and shift are chosen per style (Dumoulin et al. 2017).
 
