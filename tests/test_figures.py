@@ -116,6 +116,26 @@ def test_trained_models_record_reads_the_checkpoints(tmp_path):
                                       experiments.vgg_weights_checksum()}
 
 
+
+@pytest.mark.pretrained
+def test_shipped_models_record_reads_the_manifest_and_verifies_the_file(tmp_path, monkeypatch):
+    from hashlib import sha256
+
+    monkeypatch.setenv("GLUON_STYLE_MODELS", str(tmp_path))
+    (tmp_path / "m.params").write_bytes(b"weights")
+    info = {"method": "johnson", "paintings": ["coffee"], "arch": {}, "steps": 9,
+            "file": "m.params", "sha256": sha256(b"weights").hexdigest(),
+            "settings": {"seed": 3, "loss_network": 19}, "quality": {"ratio": 1.5}}
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"m": info}))
+    record = figures.shipped_models_record(net="m")
+    assert record["settings"]["seed"] == 3 and "seconds" not in record
+    assert record["settings"]["models"]["net"]["steps"] == 9
+    assert record["settings"]["models"]["net"]["quality"] == {"ratio": 1.5}
+    assert set(record["weights"]) == {info["sha256"], experiments.vgg_weights_checksum()}
+    (tmp_path / "m.params").write_bytes(b"other")
+    with pytest.raises(ValueError, match="damaged"):
+        figures.shipped_models_record(net="m")
+
 def test_committed_figures_have_complete_sidecars():
     pngs = {p.stem for p in FIGURES.glob("*.png")}
     assert STALE <= pngs and ASSETS <= pngs   # a regenerated figure leaves STALE
