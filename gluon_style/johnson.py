@@ -20,6 +20,7 @@ exist in it); their VGG-16 needs Gluon's model-zoo weights (``loss_network=16``)
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 
 import mxnet as mx
 import numpy as np
@@ -51,6 +52,7 @@ def objective(config, *, size: int) -> dict:
     return dict(content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
                 content_weight=config.content_weight, style_weight=config.style_weight,
                 tv_weight=config.tv_weight, style_scale=config.style_size / size)
+
 
 class ConditionalInstanceNorm(nn.HybridBlock):
     """Instance norm whose scale and shift are chosen per style (Dumoulin et al. 2017).
@@ -192,6 +194,24 @@ class TransformNet(nn.HybridBlock):
         return self.out(x)
 
 
+
+def _load_some(path, net, ctx, *, styles: int | None) -> None:
+    """Load the parameters at ``path`` into ``net``, whose extra blocks they may lack; with
+    ``styles``, a single-style network's (1, C, 1, 1) norm scales and shifts are repeated
+    as the (styles, C) ones of a conditional network."""
+    try:
+        if styles is None:
+            net.load_parameters(str(path), ctx=ctx, allow_missing=True)
+            return
+        arrays = {k: v.reshape((1, -1)).tile((styles, 1))
+                  if k.endswith(("norm.gamma", "norm.beta")) else v
+                  for k, v in mx.nd.load(str(path)).items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            mx.nd.save(f"{tmp}/conditional.params", arrays)
+            net.load_parameters(f"{tmp}/conditional.params", ctx=ctx, allow_missing=True)
+    except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
+        raise ValueError(f"{path.parent}: cannot load the checkpoint ({e})") from None
+
 class Johnson(Method):
     """One painting per network (``kind='johnson'``), or several with conditional instance
     norm (``kind='cin'``, each training step one painting drawn at random)."""
@@ -230,21 +250,23 @@ class Johnson(Method):
         return {"net": net}
 
     def start_from(self, folder, model, *, ctx) -> None:
-        """Load a trained network; one with fewer residual blocks fills the first ones, and
+        """Load a trained network. One with fewer residual blocks fills the first ones, and
         each extra block starts as the identity (its last norm's scale and shift zero, as
-        in Goyal et al. 2017), so the deeper network begins as the trained one."""
+        in Goyal et al. 2017), so the deeper network begins as the trained one. A
+        conditional network may start from a single-style instance-norm one: every
+        painting's scale and shift start as its, so every style begins as that network."""
         saved = read_checkpoint(folder).get("arch")
         fewer = (saved.get("res_blocks", PAPER_RES_BLOCKS) if isinstance(saved, dict)
                  else len(model.net.res))
-        shallower = self.arch(dataclasses.replace(model.config, res_blocks=fewer))
-        if fewer >= len(model.net.res) or saved != shallower:
+        shallower = dataclasses.replace(model.config, res_blocks=fewer)
+        single = self.conditional and saved == Johnson("johnson", conditional=False).arch(
+            dataclasses.replace(shallower, norm="instance"))
+        grows = fewer < len(model.net.res) and saved == self.arch(shallower)
+        if fewer > len(model.net.res) or not (grows or single):
             load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
             return
-        try:
-            model.net.load_parameters(str(folder / "checkpoint.params"), ctx=ctx,
-                                      allow_missing=True)
-        except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
-            raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
+        _load_some(folder / "checkpoint.params", model.net, ctx,
+                   styles=len(model.config.styles) if single else None)
         for block in model.net.res[fewer:]:
             for param in (block.b.norm.gamma, block.b.norm.beta):   # shape may be deferred
                 param.initialize(init=mx.init.Zero(), ctx=ctx, force_reinit=True)

@@ -103,6 +103,31 @@ def test_a_deeper_network_starts_from_a_shallower_one_as_the_same_function(
                        out_dir=str(tmp_path / "d"), **settings)
 
 
+
+@pytest.mark.pretrained
+@pytest.mark.parametrize("blocks", [5, 6])
+def test_a_conditional_network_starts_from_a_single_style_one_for_every_painting(blocks,
+                                                                                 tmp_path):
+    one, _ = training.train(kind="johnson", styles=("coffee",), steps=2,
+                            out_dir=str(tmp_path / "a"), **TINY)
+    cin, _ = training.train(kind="cin", styles=("chelsea", "coffee", "rocket"), steps=0,
+                            res_blocks=blocks, init_from=str(tmp_path / "a"),
+                            out_dir=str(tmp_path / "b"), **TINY)
+    photo = np.asarray(load_image("astronaut", max_size=32))
+    expected = one.apply(photo, size=32)
+    for index in range(3):                        # each painting starts as the one network
+        assert_array_equal(cin.apply(photo, size=32, style_index=index), expected)
+    assert_array_equal(cin.apply(photo, size=32, mix=(0.2, 0.3, 0.5)), expected)
+    gamma = cin.net.res[0].a.norm.gamma.data().asnumpy()
+    assert gamma.shape[0] == 3 and (gamma == gamma[:1]).all()
+    training.train(kind="cin", styles=("chelsea", "coffee"), steps=1, res_blocks=blocks,
+                   init_from=str(tmp_path / "a"), out_dir=str(tmp_path / "c"), **TINY)
+    training.train(kind="johnson", styles=("coffee",), steps=1, norm="batch",
+                   out_dir=str(tmp_path / "d"), **TINY)
+    with pytest.raises(ValueError, match="another network"):   # not from batch norm
+        training.train(kind="cin", styles=("chelsea", "coffee"), steps=0,
+                       init_from=str(tmp_path / "d"), out_dir=str(tmp_path / "e"), **TINY)
+
 @pytest.mark.pretrained
 def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
     training.train(kind="johnson", styles=("coffee",), steps=1, out_dir=str(tmp_path / "a"), **TINY)
