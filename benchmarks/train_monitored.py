@@ -20,6 +20,11 @@ itself is unchanged; the monitor line gains ``held_out_average`` and ``average_o
     python benchmarks/train_monitored.py RUN --steps 40000 [--every 500] [--lr 5e-4]
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
         [--content a,b,... --flip --full-frame 0.25] [--average 4] [--res-blocks 5]
+        [--kind cin --styles a,b,c,d --johnson starry_night]
+
+With ``--kind cin`` the held-out scores are cin_quality.py's instead (the style-distance
+confusion matrix per photo, and with ``--johnson`` the total loss on that network's painting
+over the single-style network's).
 """
 from __future__ import annotations
 
@@ -92,11 +97,43 @@ def score(model, photos: str, *, size: int, evaluations: int, reference=None) ->
     return scores
 
 
+
+def score_cin(model, photos: str, *, size: int, johnson_ref: str | None) -> dict:
+    """Per held-out photo, cin_quality.py's measures: the rows of the style-distance matrix
+    whose minimum is on the diagonal, and with ``johnson_ref`` (a single-style network of
+    one of the paintings) the total loss on its painting over its own (target: <= 1.5x)."""
+    from cin_quality import confusion_for, total_losses
+    from gluon_style import pretrained, quality
+
+    distance = quality.StyleDistance(style_size=model.config.style_size)
+    single = pretrained.open_model(johnson_ref) if johnson_ref else None
+    scores = {}
+    for photo in photos.split(","):
+        D = confusion_for(model, distance, photo, size)
+        ok = quality.diagonal_is_row_minimum(D)
+        scores[photo] = {"diagonal_minimum": sum(ok), "rows": len(ok), "confusion": D.tolist()}
+        if single is not None:
+            ours, theirs = total_losses(model, single, photo, size)
+            scores[photo].update(network=ours, johnson=theirs, ratio=ours / theirs)
+    return scores
+
+
+def measure(args, model, reference=None) -> dict:
+    """The held-out scores of ``model``: against L-BFGS (johnson) or cin_quality's (cin)."""
+    if args.kind == "cin":
+        return score_cin(model, args.photos, size=args.crop, johnson_ref=args.johnson)
+    return score(model, args.photos, size=args.crop, evaluations=args.evaluations,
+                 reference=reference)
+
+
+def styles_of(args) -> tuple[str, ...]:
+    return tuple(args.styles.split(",")) if args.styles else (args.style,)
+
 def stretch(args, done: int, until: int, log: Path) -> bool:
     """Train from step ``done`` up to ``until`` and record one line; False if interrupted."""
     tic = time.perf_counter()
     model, history = training.train(
-        kind="johnson", styles=(args.style,), content=tuple(args.content.split(",")),
+        kind=args.kind, styles=styles_of(args), content=tuple(args.content.split(",")),
         flip=args.flip, full_frame=args.full_frame, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
         res_blocks=args.res_blocks,
@@ -111,12 +148,11 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
             "train_total_mean": float(np.mean([h["total"] for h in recent])) if recent else None,
             "train_style_mean": float(np.mean([h["style"] for h in recent])) if recent else None,
             "norms": norms(model.net)}
-    line["held_out"] = score(model, args.photos, size=args.crop, evaluations=args.evaluations)
+    line["held_out"] = measure(args, model)
     mean = averaged(Path(args.run), args.average) if snapshot else None
     if mean:
         line["average_of_steps"] = mean[1]
-        line["held_out_average"] = score(mean[0], args.photos, size=args.crop,
-                                         evaluations=args.evaluations, reference=line["held_out"])
+        line["held_out_average"] = measure(args, mean[0], reference=line["held_out"])
     with log.open("a") as f:
         f.write(json.dumps(line) + "\n")
     print(json.dumps(line), flush=True)
@@ -143,10 +179,16 @@ def main() -> None:
     parser.add_argument("--full-frame", type=float, default=0.0,
                         help="share of steps whose batch shows whole photos at the crop size")
     parser.add_argument("--style", default="vangogh_starry_night")
+    parser.add_argument("--kind", choices=("johnson", "cin"), default="johnson")
+    parser.add_argument("--styles", help="cin: the paintings, comma-separated")
+    parser.add_argument("--johnson", metavar="RUN", help="cin: a single-style network (a "
+                        "folder or shipped name) of one painting, to compare total losses")
     parser.add_argument("--evaluations", type=int, default=50, help="L-BFGS's, the reference")
     parser.add_argument("--average", type=int, default=0, metavar="K",
                         help="also score the mean of the last K snapshots' parameters")
     args = parser.parse_args()
+    if args.kind == "cin" and len(styles_of(args)) < 2:
+        raise SystemExit("--kind cin needs two or more --styles")
     seen = set(args.photos.split(",")) & set(args.content.split(","))
     if seen:
         raise SystemExit(f"held-out photos {sorted(seen)} are also training photos")

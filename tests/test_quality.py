@@ -122,6 +122,30 @@ def test_train_monitored_scores_the_mean_of_its_last_snapshots(tmp_path, monkeyp
         "ship_feedforward.py", str(run), "--name", "tiny3", "--average", "3")
 
 
+
+@pytest.mark.pretrained
+def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
+    import json
+
+    from gluon_style import training
+
+    training.train(kind="johnson", styles=("coffee",), content=("astronaut",), crop=32,
+                   batch_size=1, steps=1, style_size=64, out_dir=str(tmp_path / "j"),
+                   progress=False)
+    run = tmp_path / "cin"
+    _bench("train_monitored.py", str(run), "--kind", "cin", "--styles", "coffee,chelsea",
+           "--steps", "4", "--every", "2", "--crop", "64", "--content", "astronaut",
+           "--photos", "rocket", "--average", "2", "--johnson", str(tmp_path / "j"))
+    lines = [json.loads(line) for line in (run / "monitor.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4] and lines[1]["average_of_steps"] == [2, 4]
+    for scores in (lines[0]["held_out"]["rocket"], lines[1]["held_out_average"]["rocket"]):
+        D = np.array(scores["confusion"])
+        assert D.shape == (2, 2) and scores["rows"] == 2
+        assert scores["diagonal_minimum"] == sum(quality.diagonal_is_row_minimum(D))
+        assert_allclose(scores["ratio"], scores["network"] / scores["johnson"], rtol=1e-12)
+    assert "needs two or more --styles" in _bench_fails(
+        "train_monitored.py", str(tmp_path / "x"), "--kind", "cin", "--styles", "coffee")
+
 def _bench_fails(script, *args):
     import subprocess
     import sys
