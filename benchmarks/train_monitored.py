@@ -97,7 +97,6 @@ def score(model, photos: str, *, size: int, evaluations: int, reference=None) ->
     return scores
 
 
-
 def score_cin(model, photos: str, *, size: int, johnson_ref: str | None) -> dict:
     """Per held-out photo, cin_quality.py's measures: the rows of the style-distance matrix
     whose minimum is on the diagonal, and with ``johnson_ref`` (a single-style network of
@@ -127,7 +126,9 @@ def measure(args, model, reference=None) -> dict:
 
 
 def styles_of(args) -> tuple[str, ...]:
+    """The run's paintings: --styles (cin) or --style."""
     return tuple(args.styles.split(",")) if args.styles else (args.style,)
+
 
 def stretch(args, done: int, until: int, log: Path) -> bool:
     """Train from step ``done`` up to ``until`` and record one line; False if interrupted."""
@@ -147,7 +148,7 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
             "train_total_mean": float(np.mean([h["total"] for h in recent])) if recent else None,
             "train_style_mean": float(np.mean([h["style"] for h in recent])) if recent else None,
-            "norms": norms(model.net)}
+            "norms": norms(model.net), "evaluations": args.evaluations}
     line["held_out"] = measure(args, model)
     mean = averaged(Path(args.run), args.average) if snapshot else None
     if mean:
@@ -157,6 +158,24 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
         f.write(json.dumps(line) + "\n")
     print(json.dumps(line), flush=True)
     return step >= until
+
+
+def check_kind(args) -> None:
+    """Refuse options of the other kind, and a --johnson reference that cannot be scored,
+    before any training (a failed score would lose its stretch's monitor line)."""
+    from gluon_style import pretrained
+
+    if args.kind == "johnson":
+        if args.styles or args.johnson:
+            raise SystemExit("--styles and --johnson are for --kind cin")
+        return
+    if len(styles_of(args)) < 2:
+        raise SystemExit("--kind cin needs two or more --styles")
+    if args.johnson:
+        single = pretrained.settings(args.johnson)   # a clear error for a wrong name
+        if single.kind != "johnson" or single.styles[0] not in styles_of(args):
+            raise SystemExit(f"--johnson {args.johnson}: not a Johnson network of one of "
+                             f"the --styles {list(styles_of(args))}")
 
 
 def main() -> None:
@@ -187,8 +206,7 @@ def main() -> None:
     parser.add_argument("--average", type=int, default=0, metavar="K",
                         help="also score the mean of the last K snapshots' parameters")
     args = parser.parse_args()
-    if args.kind == "cin" and len(styles_of(args)) < 2:
-        raise SystemExit("--kind cin needs two or more --styles")
+    check_kind(args)
     seen = set(args.photos.split(",")) & set(args.content.split(","))
     if seen:
         raise SystemExit(f"held-out photos {sorted(seen)} are also training photos")

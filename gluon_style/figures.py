@@ -142,7 +142,6 @@ def trained_models_record(**folders) -> dict:
             "seconds": seconds, "weights": tuple(sorted(weights))}
 
 
-
 def shipped_models_record(**models) -> dict:
     """``save_figure`` arguments (but ``seconds``) for a figure drawn by shipped pretrained
     models, one ``name=model`` each (``gluon_style.pretrained``): their manifest entries

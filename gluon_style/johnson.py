@@ -44,11 +44,22 @@ PAPER_RES_BLOCKS = 5   # Johnson et al.'s; a checkpoint's arch names res_blocks 
 UPSAMPLINGS = ("resize", "transposed")
 
 
+def objective(config: "TrainConfig", *, size: int) -> dict:
+    """The optimization a Johnson network is measured against (issue 20).
 
-def objective(config, *, size: int) -> dict:
-    """``gs.stylize`` keywords that optimize one image, ``size`` px on its longer side, on a
-    Johnson network's own training loss (its layers and weights; the painting at the run's
-    ``style_size``): the optimization the network is measured against (issue 20)."""
+    Parameters
+    ----------
+    config : TrainConfig
+        The network's training settings (``Model.config``).
+    size : int
+        Longer side, in px, of the image to optimize.
+
+    Returns
+    -------
+    dict
+        ``gs.stylize`` keywords for the network's own training loss: its content and style
+        layers and weights, TV, and the painting at the run's ``style_size``.
+    """
     return dict(content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
                 content_weight=config.content_weight, style_weight=config.style_weight,
                 tv_weight=config.tv_weight, style_scale=config.style_size / size)
@@ -194,23 +205,23 @@ class TransformNet(nn.HybridBlock):
         return self.out(x)
 
 
-
-def _load_some(path, net, ctx, *, styles: int | None) -> None:
-    """Load the parameters at ``path`` into ``net``, whose extra blocks they may lack; with
-    ``styles``, a single-style network's (1, C, 1, 1) norm scales and shifts are repeated
-    as the (styles, C) ones of a conditional network."""
+def _load_some(path, net, ctx, *, grows: bool, styles: int | None) -> None:
+    """Load the parameters at ``path`` into ``net``, whose extra blocks they lack if it
+    ``grows``; with ``styles``, a single-style network's (1, C, 1, 1) norm scales and
+    shifts are repeated as the (styles, C) ones of a conditional network."""
     try:
         if styles is None:
-            net.load_parameters(str(path), ctx=ctx, allow_missing=True)
+            net.load_parameters(str(path), ctx=ctx, allow_missing=grows)
             return
         arrays = {k: v.reshape((1, -1)).tile((styles, 1))
                   if k.endswith(("norm.gamma", "norm.beta")) else v
                   for k, v in mx.nd.load(str(path)).items()}
         with tempfile.TemporaryDirectory() as tmp:
             mx.nd.save(f"{tmp}/conditional.params", arrays)
-            net.load_parameters(f"{tmp}/conditional.params", ctx=ctx, allow_missing=True)
+            net.load_parameters(f"{tmp}/conditional.params", ctx=ctx, allow_missing=grows)
     except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
         raise ValueError(f"{path.parent}: cannot load the checkpoint ({e})") from None
+
 
 class Johnson(Method):
     """One painting per network (``kind='johnson'``), or several with conditional instance
@@ -265,7 +276,7 @@ class Johnson(Method):
         if fewer > len(model.net.res) or not (grows or single):
             load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
             return
-        _load_some(folder / "checkpoint.params", model.net, ctx,
+        _load_some(folder / "checkpoint.params", model.net, ctx, grows=fewer < len(model.net.res),
                    styles=len(model.config.styles) if single else None)
         for block in model.net.res[fewer:]:
             for param in (block.b.norm.gamma, block.b.norm.beta):   # shape may be deferred

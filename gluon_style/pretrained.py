@@ -59,11 +59,15 @@ LOCAL_SETTINGS = ("out_dir", "init_from")   # paths on the machine that trained 
 
 
 def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tubingen",
-           size: int = 256, params: str | Path | None = None) -> dict:
+           size: int = 256, params: str | Path | None = None, steps: int | None = None
+           ) -> dict:
     """Ship the network trained in ``run_folder`` as model ``name`` in half precision.
 
     ``params``, if given, is a float32 parameter file of that network to ship instead of the
-    checkpoint's (e.g. the mean of the run's last snapshots); ``quality`` should say so.
+    checkpoint's (e.g. the mean of the run's last snapshots; ``quality`` should say so),
+    trained for ``steps`` (default: the checkpoint's). Training photos given as paths are
+    recorded by file name only, as ``out_dir`` and ``init_from`` are left out: they are
+    paths on the machine that trained it.
     The fp16 copy's output on ``photo`` at ``size`` px is compared with the fp32 network's
     and the largest difference (in 8-bit levels) is recorded with ``quality`` (the measured
     numbers) in the manifest. The file is moved into place only with its manifest entry.
@@ -93,12 +97,24 @@ def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tu
         diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
         info = {"method": model.config.kind, "paintings": list(model.config.styles),
                 "file": target.name, "sha256": sha256(half), "dtype": "float16",
-                "arch": model.arch, "steps": saved["step"], "quality": quality,
-                "settings": {k: v for k, v in saved["settings"].items() if k not in LOCAL_SETTINGS},
+                "arch": model.arch, "steps": saved["step"] if steps is None else steps,
+                "quality": quality, "settings": _portable(saved["settings"]),
                 "fp16_max_level_difference": {"photo": photo, "size": size, "levels": diff}}
         os.replace(half, target)
     write_json(folder() / "MANIFEST.json", {**manifest(), name: info})
     return info
+
+
+def _portable(settings: dict) -> dict:
+    """Training settings without the trainer's local paths (see ``export``)."""
+    def name(path):
+        return Path(path).name if os.path.isabs(path) else path
+
+    out = {k: v for k, v in settings.items() if k not in LOCAL_SETTINGS}
+    content = out.get("content")
+    if content is not None:   # one folder or photo, or a list of them
+        out["content"] = name(content) if isinstance(content, str) else list(map(name, content))
+    return out
 
 
 def _probe_options(config) -> dict:

@@ -115,12 +115,22 @@ def test_train_monitored_scores_the_mean_of_its_last_snapshots(tmp_path, monkeyp
     info = pretrained.entry("tiny")
     assert info["quality"]["held_out_ratio"] == {"rocket": round(mean["ratio"], 4)}
     assert "[4, 6]" in info["quality"]["parameters"] and info["steps"] == 6
+    assert info["quality"]["reference"].startswith("2 L-BFGS evaluations")
+    assert info["settings"]["content"] == ["astronaut"] and "out_dir" not in info["settings"]
+    # a run stopped past its last snapshot: the shipped steps are the snapshots'
+    import shutil
+
+    shutil.copytree(run, tmp_path / "later")
+    saved = json.loads((tmp_path / "later" / "checkpoint.json").read_text())
+    (tmp_path / "later" / "checkpoint.json").write_text(json.dumps({**saved, "step": 7}))
+    _bench("ship_feedforward.py", str(tmp_path / "later"), "--name", "later", "--average", "2",
+           "--photo", "rocket", "--size", "64", "--repeats", "1")
+    assert pretrained.entry("later")["steps"] == 6
     assert info["quality"]["forward_seconds"]["size"] == 64
     shipped = pretrained.open_model("tiny").apply("rocket", size=64).astype(int)
     assert np.abs(shipped - model.apply("rocket", size=64)).max() <= 2
     assert "scored no mean of snapshots" in _bench_fails(
         "ship_feedforward.py", str(run), "--name", "tiny3", "--average", "3")
-
 
 
 @pytest.mark.pretrained
@@ -145,6 +155,13 @@ def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
         assert_allclose(scores["ratio"], scores["network"] / scores["johnson"], rtol=1e-12)
     assert "needs two or more --styles" in _bench_fails(
         "train_monitored.py", str(tmp_path / "x"), "--kind", "cin", "--styles", "coffee")
+    assert "not a Johnson network of one of" in _bench_fails(   # refused before training
+        "train_monitored.py", str(tmp_path / "x"), "--kind", "cin", "--styles", "rocket,chelsea",
+        "--johnson", str(tmp_path / "j"))
+    assert "for --kind cin" in _bench_fails(
+        "train_monitored.py", str(tmp_path / "x"), "--johnson", str(tmp_path / "j"))
+    assert not (tmp_path / "x").exists()
+
 
 def _bench_fails(script, *args):
     import subprocess

@@ -103,7 +103,6 @@ def test_a_deeper_network_starts_from_a_shallower_one_as_the_same_function(
                        out_dir=str(tmp_path / "d"), **settings)
 
 
-
 @pytest.mark.pretrained
 @pytest.mark.parametrize("blocks", [5, 6])
 def test_a_conditional_network_starts_from_a_single_style_one_for_every_painting(blocks,
@@ -127,6 +126,7 @@ def test_a_conditional_network_starts_from_a_single_style_one_for_every_painting
     with pytest.raises(ValueError, match="another network"):   # not from batch norm
         training.train(kind="cin", styles=("chelsea", "coffee"), steps=0,
                        init_from=str(tmp_path / "d"), out_dir=str(tmp_path / "e"), **TINY)
+
 
 @pytest.mark.pretrained
 def test_checkpoints_name_their_method_and_other_paintings_resume(tmp_path):
