@@ -74,3 +74,13 @@ def load_network(folder: Path, arch: dict, net, ctx, *, trainer=None) -> dict:
     except (mx.base.MXNetError, AssertionError, OSError) as e:
         raise ValueError(f"{folder}: cannot load the checkpoint ({e})") from None
     return saved
+
+
+def load_params(path: Path, net, ctx, *, allow_missing: bool = False) -> None:
+    """Load a parameter file, float32 or float16 (a shipped model), into ``net``'s float32
+    parameters; ``ValueError`` if it does not fit."""
+    try:
+        net.load_parameters(str(path), ctx=ctx, allow_missing=allow_missing, cast_dtype=True,
+                            dtype_source="current")
+    except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
+        raise ValueError(f"{path}: cannot load these parameters ({e})") from None

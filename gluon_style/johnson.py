@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from pathlib import Path
 
 import mxnet as mx
 import numpy as np
@@ -29,7 +30,7 @@ from mxnet.gluon import nn
 
 from .blocks import (ConvLayer, InstanceNorm, OutputConv, call_in_training_mode, instance_norm,
                      scratch)
-from .checkpoints import load_network, read_checkpoint
+from .checkpoints import load_params
 from .image import load_image, preprocess
 from .losses import gram
 from .objective import Objective, Term, style_layer_weights
@@ -209,18 +210,17 @@ def _load_some(path, net, ctx, *, grows: bool, styles: int | None) -> None:
     """Load the parameters at ``path`` into ``net``, whose extra blocks they lack if it
     ``grows``; with ``styles``, a single-style network's (1, C, 1, 1) norm scales and
     shifts are repeated as the (styles, C) ones of a conditional network."""
+    if styles is None:
+        return load_params(path, net, ctx, allow_missing=grows)
     try:
-        if styles is None:
-            net.load_parameters(str(path), ctx=ctx, allow_missing=grows)
-            return
         arrays = {k: v.reshape((1, -1)).tile((styles, 1))
                   if k.endswith(("norm.gamma", "norm.beta")) else v
                   for k, v in mx.nd.load(str(path)).items()}
-        with tempfile.TemporaryDirectory() as tmp:
-            mx.nd.save(f"{tmp}/conditional.params", arrays)
-            net.load_parameters(f"{tmp}/conditional.params", ctx=ctx, allow_missing=grows)
-    except (mx.base.MXNetError, AssertionError, OSError, ValueError) as e:
-        raise ValueError(f"{path.parent}: cannot load the checkpoint ({e})") from None
+    except (mx.base.MXNetError, OSError) as e:
+        raise ValueError(f"{path}: cannot load these parameters ({e})") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        mx.nd.save(f"{tmp}/conditional.params", arrays)
+        load_params(Path(tmp) / "conditional.params", net, ctx, allow_missing=grows)
 
 
 class Johnson(Method):
@@ -260,23 +260,22 @@ class Johnson(Method):
         net.initialize(mx.init.Xavier(), ctx=ctx)
         return {"net": net}
 
-    def start_from(self, folder, model, *, ctx) -> None:
-        """Load a trained network. One with fewer residual blocks fills the first ones, and
-        each extra block starts as the identity (its last norm's scale and shift zero, as
-        in Goyal et al. 2017), so the deeper network begins as the trained one. A
-        conditional network may start from a single-style instance-norm one: every
-        painting's scale and shift start as its, so every style begins as that network."""
-        saved = read_checkpoint(folder).get("arch")
-        fewer = (saved.get("res_blocks", PAPER_RES_BLOCKS) if isinstance(saved, dict)
+    def start_from(self, arch, params, model, *, ctx) -> None:
+        """Load a trained network (see ``Method.start_from``). One with fewer residual
+        blocks fills the first ones, and each extra block starts as the identity (its last
+        norm's scale and shift zero, as in Goyal et al. 2017), so the deeper network begins
+        as the trained one. A conditional network may start from a single-style
+        instance-norm one: every painting's scale and shift start as its."""
+        fewer = (arch.get("res_blocks", PAPER_RES_BLOCKS) if isinstance(arch, dict)
                  else len(model.net.res))
         shallower = dataclasses.replace(model.config, res_blocks=fewer)
-        single = self.conditional and saved == Johnson("johnson", conditional=False).arch(
+        single = self.conditional and arch == Johnson("johnson", conditional=False).arch(
             dataclasses.replace(shallower, norm="instance"))
-        grows = fewer < len(model.net.res) and saved == self.arch(shallower)
+        grows = fewer < len(model.net.res) and arch == self.arch(shallower)
         if fewer > len(model.net.res) or not (grows or single):
-            load_network(folder, model.arch, model.net, ctx)   # the same network, or its error
+            super().start_from(arch, params, model, ctx=ctx)   # the same network, or its error
             return
-        _load_some(folder / "checkpoint.params", model.net, ctx, grows=fewer < len(model.net.res),
+        _load_some(params, model.net, ctx, grows=fewer < len(model.net.res),
                    styles=len(model.config.styles) if single else None)
         for block in model.net.res[fewer:]:
             for param in (block.b.norm.gamma, block.b.norm.beta):   # shape may be deferred

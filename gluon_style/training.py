@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import runtime
-from .checkpoints import check_resumable, load_network, read_checkpoint, save
+from . import pretrained, runtime
+from .checkpoints import check_resumable, load_network, load_params, read_checkpoint, save
 from .crops import CropSampler, content_images
 from .data import DEFAULT_STYLE, SKIMAGE_IMAGES
 from .files import check_folder
@@ -54,9 +54,13 @@ class Method:
         """The networks: ``{'net': the block to train, ...frozen parts}``, initialized."""
         raise NotImplementedError
 
-    def start_from(self, folder: Path, model, *, ctx) -> None:
-        """Load the network of the run in ``folder`` into ``model.net`` (``init_from``)."""
-        load_network(folder, model.arch, model.net, ctx)
+    def start_from(self, arch: dict | None, params: Path, model, *, ctx) -> None:
+        """Load a trained network of architecture ``arch`` from the file ``params`` into
+        ``model.net`` (``init_from``: see ``pretrained.network_source``)."""
+        if arch != model.arch:
+            raise ValueError(f"{params} holds the parameters of another network ({arch}), "
+                             f"not {model.arch}")
+        load_params(params, model.net, ctx)
 
     def loss(self, config, parts, *, ctx, progress):
         """A function ``loss(X, step)`` -> (content, style, tv) NDArrays for a batch X."""
@@ -161,7 +165,8 @@ def train(*,
     checkpoint_every : int
         Steps between checkpoints.
     init_from : str, optional
-        A run folder whose trained network starts this run (same architecture, or fewer
+        A run folder or a shipped model's name whose network starts this run (same
+        architecture, or fewer
         res_blocks; for 'cin', also a single-style 'johnson' run with instance norm, whose
         scales and shifts every painting starts from): a second stage with other loss
         weights or paintings. Adam starts afresh (use warmup_steps). Once out_dir has its
@@ -194,7 +199,7 @@ def train(*,
         check_resumable(Path(out_dir), saved, config)
         start, history = saved["step"], saved["history"]
     elif init_from is not None:
-        model.method.start_from(Path(init_from), model, ctx=ctx)
+        model.method.start_from(*pretrained.network_source(init_from), model, ctx=ctx)
     model.net.hybridize(static_alloc=True)   # memory planned once: ~3% a step (README)
     loss = model.method.loss(config, model.parts, ctx=ctx, progress=progress)
     _loop(config, loss, sampler, trainer, model.net, start=start, history=history, ctx=ctx,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+from numpy.testing import assert_array_equal
 import pytest
 from PIL import Image
 
@@ -54,6 +55,17 @@ def test_export_ships_the_given_parameters_instead_of_the_checkpoints(models, tm
         pretrained.export(tmp_path / "run", name="junk", quality={}, photo="astronaut",
                           size=48, params=tmp_path / "junk.params")
     assert "junk" not in pretrained.manifest()
+
+
+def test_training_starts_from_a_shipped_model_by_name(models, tmp_path):
+    _, net, _ = models   # shipped in float16; training casts it to float32
+    start, _ = training.train(kind="johnson", styles=("coffee",), init_from="tiny_coffee",
+                              out_dir=str(tmp_path / "from_name"), **{**TINY, "steps": 0})
+    a = start.apply("astronaut", size=48).astype(int)
+    assert np.abs(a - net.apply("astronaut", size=48)).max() <= 2
+    cin, _ = training.train(kind="cin", styles=("chelsea", "coffee"), init_from="tiny_coffee",
+                            out_dir=str(tmp_path / "cin"), **{**TINY, "steps": 0})
+    assert_array_equal(cin.apply("astronaut", size=48, style_index=0), a)
 
 
 def test_unknown_and_damaged_models_get_clear_errors(models):

@@ -69,9 +69,10 @@ def test_a_second_stage_starts_from_the_first_and_warms_up(tmp_path):
     with pytest.raises(ValueError, match="another network"):
         training.train(steps=1, upsample="transposed", init_from=str(tmp_path / "a"),
                        out_dir=str(tmp_path / "d"), **settings)
-    with pytest.raises(FileNotFoundError, match="no checkpoint.json"):
+    with pytest.raises(ValueError, match="no pretrained model .*nothing.*or give the folder"):
         training.train(steps=1, init_from=str(tmp_path / "nothing"), out_dir=str(tmp_path / "e"),
-                       **settings)
+                       **settings)   # neither a run's folder nor a shipped model's name
+    assert not (tmp_path / "e").exists()
 
 
 @pytest.mark.pretrained
@@ -178,7 +179,7 @@ def test_a_damaged_checkpoint_gets_a_clear_error(tmp_path):
         training.Model.load(tmp_path)
     with pytest.raises(ValueError, match="cannot load the checkpoint"):
         training.train(steps=2, out_dir=str(tmp_path), **settings)
-    with pytest.raises(ValueError, match="cannot load the checkpoint"):
+    with pytest.raises(ValueError, match="checkpoint.params: cannot load these parameters"):
         training.train(steps=1, init_from=str(tmp_path), out_dir=str(tmp_path / "b"), **settings)
 
 
