@@ -81,7 +81,9 @@ def main() -> None:
     model.net.hybridize(static_alloc=True)
     seconds = forward_seconds(model, photo=args.photo, size=args.size, repeats=args.repeats)
     held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
-    quality = {"parameters": f"mean of the snapshots at steps {steps}", "training": args.training,
+    summary = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
+    quality = {"summary": f"held-out loss {summary} that of {evaluations} L-BFGS evaluations",
+               "parameters": f"mean of the snapshots at steps {steps}", "training": args.training,
                "held_out_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
                "held_out_scores": held_out, "reference": REFERENCE.format(evaluations),
                "forward_seconds": {"size": args.size, "median": round(seconds, 3),

@@ -116,6 +116,8 @@ def test_train_monitored_scores_the_mean_of_its_last_snapshots(tmp_path, monkeyp
     assert info["quality"]["held_out_ratio"] == {"rocket": round(mean["ratio"], 4)}
     assert "[4, 6]" in info["quality"]["parameters"] and info["steps"] == 6
     assert info["quality"]["reference"].startswith("2 L-BFGS evaluations")
+    assert info["quality"]["summary"] == (f"held-out loss {mean['ratio']:.2f}x on rocket that of "
+                                          "2 L-BFGS evaluations")
     assert info["settings"]["content"] == ["astronaut"] and "out_dir" not in info["settings"]
     # a run stopped past its last snapshot: the shipped steps are the snapshots'
     import shutil
