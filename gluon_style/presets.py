@@ -12,8 +12,8 @@ import copy
 from typing import Mapping
 
 PRESET_NAMES = ("paper", "class", "smoke")
-_NO_CLASS = ("the class preset of the feed-forward notebooks is to use the shipped pretrained "
-             "models, and none ships yet (issue 20); use preset='smoke' or 'paper'")
+_NO_CLASS = ("the class preset of notebooks 09 and 10 is to use shipped pretrained models, "
+             "and theirs do not ship yet (issue 20); use preset='smoke' or 'paper'")
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "tubingen", "beach_city", "columns",
           "golden_gate_fog", "rainier", "flowers"]
@@ -80,11 +80,15 @@ PRESETS: dict[str, dict[str, dict | str]] = {
     "08": {
         "paper": dict(crop=128, batch_size=4, steps=500, apply_size=384, table_sizes=[256, 512],
                       opt_steps=[100, 300, 500], measured_steps=10, content_photos=PHOTOS,
-                      test_photo="tubingen"),
-        "class": _NO_CLASS,
+                      test_photo="tubingen", model="starry_night",
+                      compare_photos=["tubingen", "motorcycle_left"], compare_size=512,
+                      lbfgs_evaluations=50),
+        # 256 px, not 160: a forward pass costs little, and the network's texture is fine
+        "class": dict(steps=150, apply_size=256, table_sizes=[256], compare_size=256),
         "smoke": dict(**_TINY_TRAINING, apply_size=48, table_sizes=[64], opt_steps=[2, 4],
                       measured_steps=2, content_photos=["astronaut", "rocket"],
-                      test_photo="astronaut"),
+                      test_photo="astronaut", compare_photos=["tubingen"], compare_size=48,
+                      lbfgs_evaluations=2),
     },
     "09": {
         "paper": dict(crop=128, batch_size=4, steps=600, apply_size=256, strip=5,

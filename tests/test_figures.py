@@ -17,8 +17,7 @@ BASE = dict(content="astronaut", style="coffee", size=48, steps=2, pretrained=Fa
             content_layers=("relu2_1",), style_layers=("relu1_1",))
 # Made by old code with incomplete sidecars, each to be regenerated under issue 19 (and
 # removed from this list then); an intermediate asset, not a figure.
-STALE = {"08_checkerboard", "08_loss_history", "08_result", "08_speed_table",
-         "09_four_styles", "09_interpolation", "09_loss_history", "09_styles",
+STALE = {"09_four_styles", "09_interpolation", "09_loss_history", "09_styles",
          "10_adain_statistics", "10_alpha", "10_loss_history", "10_unseen_styles"}
 ASSETS = {"06_mixed_style"}
 # figures the notebooks now make that issue 19 has not yet committed
@@ -116,7 +115,6 @@ def test_trained_models_record_reads_the_checkpoints(tmp_path):
                                       experiments.vgg_weights_checksum()}
 
 
-
 @pytest.mark.pretrained
 def test_shipped_models_record_reads_the_manifest_and_verifies_the_file(tmp_path, monkeypatch):
     from hashlib import sha256
@@ -135,6 +133,7 @@ def test_shipped_models_record_reads_the_manifest_and_verifies_the_file(tmp_path
     (tmp_path / "m.params").write_bytes(b"other")
     with pytest.raises(ValueError, match="damaged"):
         figures.shipped_models_record(net="m")
+
 
 def test_committed_figures_have_complete_sidecars():
     pngs = {p.stem for p in FIGURES.glob("*.png")}
