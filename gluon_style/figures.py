@@ -159,6 +159,7 @@ def shipped_models_record(**models) -> dict:
     return {"settings": {"seed": seeds[0] if len(seeds) == 1 else seeds, "models": entries},
             "weights": tuple(sorted(weights))}
 
+
 FONT = 12   # titles and labels: readable on a projector
 
 

@@ -159,7 +159,6 @@ def is_name(ref: str | Path) -> bool:
     return True
 
 
-
 def network_source(ref: str | Path) -> tuple[dict | None, Path]:
     """(architecture, parameter file) of a shipped model's name (checksum verified) or of the
     run in folder ``ref``: what ``train(init_from=ref)`` starts from."""
@@ -168,6 +167,7 @@ def network_source(ref: str | Path) -> tuple[dict | None, Path]:
     if is_name(ref):
         return entry(str(ref)).get("arch"), params_file(str(ref))
     return read_checkpoint(Path(ref)).get("arch"), Path(ref) / "checkpoint.params"
+
 
 def settings(ref: str | Path):
     """The training settings of a shipped model or of the run in folder ``ref`` (nothing
