@@ -16,13 +16,12 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet loads)
-import numpy as np
 
 from gluon_style import pretrained, runtime, training
+from feedforward_quality import forward_seconds
 from train_monitored import averaged
 
 REFERENCE = ("{} L-BFGS evaluations from the photo on the network's own objective, delivered "
@@ -37,17 +36,6 @@ def scored_line(run: Path, steps: list[int]) -> dict:
         raise SystemExit(f"{run}/monitor.jsonl scored no mean of snapshots {steps}; train on "
                          "to the end of a stretch with --average first")
     return found[-1]
-
-
-def forward_seconds(model, *, photo: str, size: int, repeats: int) -> float:
-    """Median seconds of one ``apply`` at ``size`` px, after a warm-up pass."""
-    model.apply(photo, size=size)
-    times = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        model.apply(photo, size=size)
-        times.append(time.perf_counter() - tic)
-    return float(np.median(times))
 
 
 def main() -> None:
@@ -79,7 +67,7 @@ def main() -> None:
         raise SystemExit("the monitor line does not say how many L-BFGS evaluations its "
                          "reference took: give --evaluations")
     model.net.hybridize(static_alloc=True)
-    seconds = forward_seconds(model, photo=args.photo, size=args.size, repeats=args.repeats)
+    seconds = forward_seconds(model, args.photo, size=args.size, repeats=args.repeats)
     held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
     summary = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
     quality = {"summary": f"held-out loss {summary} that of {evaluations} L-BFGS evaluations",

@@ -17,6 +17,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 
+from .checkpoints import load_params, read_checkpoint
 from .files import sha256, write_json
 
 FOLDER = Path(__file__).parent / "pretrained"
@@ -124,11 +125,7 @@ def _probe_options(config) -> dict:
 
 def load_into(model, path: Path) -> None:
     """Load parameters (fp16 or fp32) from ``path`` into ``model``'s (fp32) network."""
-    ctx = model.net.collect_params().list_ctx()[0]
-    try:
-        model.net.load_parameters(str(path), ctx=ctx, cast_dtype=True, dtype_source="current")
-    except (mx.base.MXNetError, AssertionError, OSError) as e:
-        raise ValueError(f"{path}: cannot load these parameters ({e})") from None
+    load_params(path, model.net, model.net.collect_params().list_ctx()[0])
 
 
 def load(name: str, *, ctx: str = "cpu"):
@@ -162,8 +159,6 @@ def is_name(ref: str | Path) -> bool:
 def network_source(ref: str | Path) -> tuple[dict | None, Path]:
     """(architecture, parameter file) of a shipped model's name (checksum verified) or of the
     run in folder ``ref``: what ``train(init_from=ref)`` starts from."""
-    from .checkpoints import read_checkpoint
-
     if is_name(ref):
         return entry(str(ref)).get("arch"), params_file(str(ref))
     return read_checkpoint(Path(ref)).get("arch"), Path(ref) / "checkpoint.params"

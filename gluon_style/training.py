@@ -166,10 +166,9 @@ def train(*,
         Steps between checkpoints.
     init_from : str, optional
         A run folder or a shipped model's name whose network starts this run (same
-        architecture, or fewer
-        res_blocks; for 'cin', also a single-style 'johnson' run with instance norm, whose
-        scales and shifts every painting starts from): a second stage with other loss
-        weights or paintings. Adam starts afresh (use warmup_steps). Once out_dir has its
+        architecture, or fewer res_blocks; for 'cin', also a single-style 'johnson' run
+        with instance norm, whose scales and shifts every painting starts from): a second
+        stage with other loss weights or paintings. Adam starts afresh (use warmup_steps). Once out_dir has its
         own checkpoint, resuming takes precedence.
     seed : int
         Seed for initialization and the sequence of batches.
