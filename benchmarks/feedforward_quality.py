@@ -21,7 +21,7 @@ from pathlib import Path
 
 import gluon_style as gs
 
-from gluon_style import johnson, training
+from gluon_style import johnson, pretrained, training
 from gluon_style.checkpoints import read_checkpoint
 from gluon_style.image import load_image, resize
 from time_to_quality import Scorer
@@ -68,11 +68,12 @@ def _terms(terms) -> str:
 
 def forward_seconds(model, photo, size: int = 512, repeats: int = 5) -> float:
     """Median seconds of one ``apply`` at ``size`` px over ``repeats``, after a warm-up."""
-    model.apply(photo, size=size)                     # builds the graph at this shape
+    options = pretrained.probe_options(model.config)   # a style index or image if needed
+    model.apply(photo, size=size, **options)           # builds the graph at this shape
     times = []
     for _ in range(repeats):
         tic = time.perf_counter()
-        model.apply(photo, size=size)
+        model.apply(photo, size=size, **options)
         times.append(time.perf_counter() - tic)
     return statistics.median(times)
 

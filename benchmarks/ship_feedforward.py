@@ -4,6 +4,8 @@ The shipped parameters are the mean of the run's last ``--average`` snapshots, t
 ``train_monitored.py --average`` scored; its quality is copied from the monitor line that
 scored exactly those snapshots (nothing is re-scored), with the forward time at 512 px
 measured here (median of ``--repeats`` passes after one warm-up, on this machine's CPU).
+A Johnson run's quality is its held-out loss over L-BFGS's; a conditional-instance-norm
+run's, its style-distance confusion matrices and its total loss over a Johnson network's.
 
     python benchmarks/ship_feedforward.py RUN --name starry_night [--average 4]
         [--photo tubingen] [--size 512] [--training "from ..."] [--evaluations 50]
@@ -24,6 +26,10 @@ from gluon_style import pretrained, runtime, training
 from feedforward_quality import forward_seconds
 from train_monitored import averaged
 
+CIN_REFERENCE = ("style distances (gluon_style.quality, Gram loss at relu1_2 ... relu4_3) of "
+                 "each style index's output against each painting, and total losses on the "
+                 "Johnson network {}'s objective, at the training crop size "
+                 "(benchmarks/cin_quality.py)")
 REFERENCE = ("{} L-BFGS evaluations from the photo on the network's own objective, delivered "
              "8-bit images, at the training crop size (benchmarks/feedforward_quality.py)")
 
@@ -38,6 +44,40 @@ def scored_line(run: Path, steps: list[int]) -> dict:
     return found[-1]
 
 
+def johnson_quality(line: dict, evaluations: int | None) -> dict:
+    """A Johnson run's quality from its monitor line: held-out loss over L-BFGS's."""
+    recorded = line.get("evaluations")
+    if recorded is not None and evaluations not in (None, recorded):
+        raise SystemExit(f"the monitor line's reference took {recorded} L-BFGS evaluations, "
+                         f"not --evaluations {evaluations}")
+    evaluations = recorded if recorded is not None else evaluations
+    if evaluations is None:
+        raise SystemExit("the monitor line does not say how many L-BFGS evaluations its "
+                         "reference took: give --evaluations")
+    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
+    summary = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
+    return {"summary": f"held-out loss {summary} that of {evaluations} L-BFGS evaluations",
+            "held_out_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
+            "held_out_scores": held_out, "reference": REFERENCE.format(evaluations)}
+
+
+def cin_quality(line: dict, johnson: str) -> dict:
+    """A CIN run's quality from its monitor line (train_monitored.py --kind cin): per
+    held-out photo, the rows whose style distance is least on their own painting, and the
+    total loss on the Johnson network's painting over that network's."""
+    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
+    if not all("ratio" in s for s in held_out.values()):
+        raise SystemExit("the monitor scored no Johnson network: train with --johnson")
+    rows = ", ".join(f"{s['diagonal_minimum']} of {s['rows']} on {p}" for p, s in held_out.items())
+    ratios = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
+    return {"summary": f"own painting the nearest in {rows} rows; total loss {ratios} that "
+                       f"of the Johnson network {johnson}",
+            "diagonal_minimum": {p: [s["diagonal_minimum"], s["rows"]]
+                                 for p, s in held_out.items()},
+            "johnson_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
+            "held_out_scores": held_out, "reference": CIN_REFERENCE.format(johnson)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -48,35 +88,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--evaluations", type=int,
                         help="L-BFGS's in the monitor's reference, if its lines do not say")
+    parser.add_argument("--johnson", metavar="NAME", help="cin: the shipped Johnson network "
+                        "the monitor compared with (train_monitored.py --johnson)")
     parser.add_argument("--training", default="", help="how the run began, for the manifest "
                         "(e.g. the stages before init_from)")
     args = parser.parse_args()
-    if training.Model.settings(args.run).kind != "johnson":
-        raise SystemExit(f"{args.run}: ships Johnson runs only (their monitor scores L-BFGS)")
+    kind = training.Model.settings(args.run).kind
+    if kind not in ("johnson", "cin") or (kind == "cin") != bool(args.johnson):
+        raise SystemExit(f"{args.run}: a {kind} run; ships Johnson runs, and CIN runs with "
+                         "--johnson (the single-style network their monitor compared with)")
     mean = averaged(args.run, args.average)
     if mean is None:
         raise SystemExit(f"{args.run}: fewer than {args.average} snapshots")
     model, steps = mean
     line = scored_line(args.run, steps)
-    recorded = line.get("evaluations")
-    if recorded is not None and args.evaluations not in (None, recorded):
-        raise SystemExit(f"the monitor line's reference took {recorded} L-BFGS evaluations, "
-                         f"not --evaluations {args.evaluations}")
-    evaluations = recorded if recorded is not None else args.evaluations
-    if evaluations is None:
-        raise SystemExit("the monitor line does not say how many L-BFGS evaluations its "
-                         "reference took: give --evaluations")
+    quality = (johnson_quality(line, args.evaluations) if kind == "johnson"
+               else cin_quality(line, args.johnson))
     model.net.hybridize(static_alloc=True)
     seconds = forward_seconds(model, args.photo, size=args.size, repeats=args.repeats)
-    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
-    summary = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
-    quality = {"summary": f"held-out loss {summary} that of {evaluations} L-BFGS evaluations",
-               "parameters": f"mean of the snapshots at steps {steps}", "training": args.training,
-               "held_out_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
-               "held_out_scores": held_out, "reference": REFERENCE.format(evaluations),
-               "forward_seconds": {"size": args.size, "median": round(seconds, 3),
-                                   "cpu": runtime.cpu_name(),
-                                   "threads": int(os.environ[runtime.THREADS_ENV])}}
+    quality |= {"parameters": f"mean of the snapshots at steps {steps}",
+                "training": args.training,
+                "forward_seconds": {"size": args.size, "median": round(seconds, 3),
+                                    "cpu": runtime.cpu_name(),
+                                    "threads": int(os.environ[runtime.THREADS_ENV])}}
     with tempfile.TemporaryDirectory() as tmp:
         model.net.save_parameters(f"{tmp}/mean.params")
         info = pretrained.export(args.run, name=args.name, quality=quality, photo=args.photo,

@@ -92,9 +92,9 @@ def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tu
         if not all(np.isfinite(v.asnumpy()).all() for v in arrays.values()):
             raise ValueError(f"{run_folder}: parameters beyond float16's range; keep float32")
         mx.nd.save(str(half), arrays)
-        full_image = model.apply(photo, size=size, **_probe_options(model.config))
+        full_image = model.apply(photo, size=size, **probe_options(model.config))
         load_into(model, half)
-        half_image = model.apply(photo, size=size, **_probe_options(model.config))
+        half_image = model.apply(photo, size=size, **probe_options(model.config))
         diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
         info = {"method": model.config.kind, "paintings": list(model.config.styles),
                 "file": target.name, "sha256": sha256(half), "dtype": "float16",
@@ -118,9 +118,10 @@ def _portable(settings: dict) -> dict:
     return out
 
 
-def _probe_options(config) -> dict:
-    # AdaIN needs a style image to run at all; the first training painting will do
-    return {"style": config.styles[0]} if config.kind == "adain" else {}
+def probe_options(config) -> dict:
+    """The ``apply`` options a check or a timing of the network can use: AdaIN needs a
+    style image (the first training painting will do), CIN a style index (the first)."""
+    return {"adain": {"style": config.styles[0]}, "cin": {"style_index": 0}}.get(config.kind, {})
 
 
 def load_into(model, path: Path) -> None:

@@ -57,6 +57,20 @@ def test_export_ships_the_given_parameters_instead_of_the_checkpoints(models, tm
     assert "junk" not in pretrained.manifest()
 
 
+def test_a_conditional_network_exports_and_keeps_its_styles_apart(models, tmp_path):
+    run = tmp_path / "cin_run"   # exporting checks fp16 on style 0 (a CIN net needs an index)
+    cin, _ = training.train(kind="cin", styles=("chelsea", "coffee"), out_dir=str(run), **TINY)
+    assert pretrained.probe_options(cin.config) == {"style_index": 0}
+    info = pretrained.export(run, name="tiny_cin", quality={}, photo="astronaut", size=48)
+    assert info["method"] == "cin" and info["paintings"] == ["chelsea", "coffee"]
+    shipped = pretrained.open_model("tiny_cin")
+    for i in (0, 1):
+        a = shipped.apply("astronaut", size=48, style_index=i).astype(int)
+        assert np.abs(a - cin.apply("astronaut", size=48, style_index=i)).max() <= 2
+    with pytest.raises(ValueError, match="style_index"):
+        shipped.apply("astronaut", size=48)
+
+
 def test_training_starts_from_a_shipped_model_by_name(models, tmp_path):
     _, net, _ = models   # shipped in float16; training casts it to float32
     start, _ = training.train(kind="johnson", styles=("coffee",), init_from="tiny_coffee",
