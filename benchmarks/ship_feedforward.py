@@ -68,9 +68,10 @@ def cin_quality(line: dict, johnson: str) -> dict:
     held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
     if not all("ratio" in s for s in held_out.values()):
         raise SystemExit("the monitor scored no Johnson network: train with --johnson")
-    rows = ", ".join(f"{s['diagonal_minimum']} of {s['rows']} on {p}" for p, s in held_out.items())
+    rows = ", ".join(f"{s['diagonal_minimum']} of {s['rows']} rows on {p}"
+                     for p, s in held_out.items())
     ratios = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
-    return {"summary": f"own painting the nearest in {rows} rows; total loss {ratios} that "
+    return {"summary": f"own painting the nearest in {rows}; total loss {ratios} that "
                        f"of the Johnson network {johnson}",
             "diagonal_minimum": {p: [s["diagonal_minimum"], s["rows"]]
                                  for p, s in held_out.items()},

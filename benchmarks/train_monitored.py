@@ -21,10 +21,12 @@ itself is unchanged; the monitor line gains ``held_out_average`` and ``average_o
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
         [--content a,b,... --flip --full-frame 0.25] [--average 4] [--res-blocks 5]
         [--kind cin --styles a,b,c,d --johnson starry_night]
+        [--kind adain --styles a,b,... --unseen x,y,z --style-weight 1]
 
 With ``--kind cin`` the held-out scores are cin_quality.py's instead (the style-distance
 confusion matrix per photo, and with ``--johnson`` the total loss on that network's painting
-over the single-style network's).
+over the single-style network's); with ``--kind adain``, adain_quality.py's (PSNR at alpha 0,
+and the confusion matrix over ``--unseen`` paintings).
 """
 from __future__ import annotations
 
@@ -117,10 +119,33 @@ def score_cin(model, photos: str, *, size: int, johnson_ref: str | None) -> dict
     return scores
 
 
+def score_adain(model, photos: str, *, unseen: str) -> dict:
+    """Per held-out photo, adain_quality.py's measures at 256 px (the issue's size): PSNR at
+    alpha 0, and over the ``unseen`` paintings the confusion matrix and the photo's own
+    distance to each."""
+    from adain_quality import reconstruction_psnr, unseen_table
+    from gluon_style import quality
+
+    distance = quality.StyleDistance(style_size=model.config.style_size)
+    paintings = unseen.split(",")
+    scores = {}
+    for photo in photos.split(","):
+        D, own = unseen_table(model, distance, photo, 256, paintings)
+        ok = quality.diagonal_is_row_minimum(D)
+        scores[photo] = {"psnr_alpha0": reconstruction_psnr(model, photo, 256),
+                         "diagonal_minimum": sum(ok), "rows": len(ok), "confusion": D.tolist(),
+                         "photo_distance": own,
+                         "below_photo": [1 - D[i, i] / own[i] for i in range(len(own))]}
+    return scores
+
+
 def measure(args, model, reference=None) -> dict:
-    """The held-out scores of ``model``: against L-BFGS (johnson) or cin_quality's (cin)."""
+    """The held-out scores of ``model``: against L-BFGS (johnson), cin_quality's (cin) or
+    adain_quality's (adain)."""
     if args.kind == "cin":
         return score_cin(model, args.photos, size=args.crop, johnson_ref=args.johnson)
+    if args.kind == "adain":
+        return score_adain(model, args.photos, unseen=args.unseen)
     return score(model, args.photos, size=args.crop, evaluations=args.evaluations,
                  reference=reference)
 
@@ -137,6 +162,7 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
         kind=args.kind, styles=styles_of(args), content=tuple(args.content.split(",")),
         flip=args.flip, full_frame=args.full_frame, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
+        style_weight=args.style_weight,
         res_blocks=args.res_blocks,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
@@ -165,12 +191,16 @@ def check_kind(args) -> None:
     before any training (a failed score would lose its stretch's monitor line)."""
     from gluon_style import pretrained
 
+    if args.kind == "johnson" and (args.styles or args.johnson):
+        raise SystemExit("--styles and --johnson are for --kind cin or adain")
+    if (args.kind == "adain") != bool(args.unseen) or (args.kind == "adain" and args.johnson):
+        raise SystemExit("--unseen (and no --johnson) goes with --kind adain")
     if args.kind == "johnson":
-        if args.styles or args.johnson:
-            raise SystemExit("--styles and --johnson are for --kind cin")
         return
     if len(styles_of(args)) < 2:
-        raise SystemExit("--kind cin needs two or more --styles")
+        raise SystemExit(f"--kind {args.kind} needs two or more --styles")
+    if set(args.unseen.split(",")) & (set(styles_of(args)) | set(args.content.split(","))):
+        raise SystemExit("--unseen paintings are also training styles or content")
     if args.johnson:
         single = pretrained.settings(args.johnson)   # a clear error for a wrong name
         if single.kind != "johnson" or single.styles[0] not in styles_of(args):
@@ -198,8 +228,11 @@ def main() -> None:
     parser.add_argument("--full-frame", type=float, default=0.0,
                         help="share of steps whose batch shows whole photos at the crop size")
     parser.add_argument("--style", default="vangogh_starry_night")
-    parser.add_argument("--kind", choices=("johnson", "cin"), default="johnson")
-    parser.add_argument("--styles", help="cin: the paintings, comma-separated")
+    parser.add_argument("--kind", choices=("johnson", "cin", "adain"), default="johnson")
+    parser.add_argument("--styles", help="cin, adain: the paintings, comma-separated")
+    parser.add_argument("--unseen", default="", help="adain: paintings never trained on, to "
+                        "score with (comma-separated)")
+    parser.add_argument("--style-weight", type=float, default=1.0)
     parser.add_argument("--johnson", metavar="RUN", help="cin: a single-style network (a "
                         "folder or shipped name) of one painting, to compare total losses")
     parser.add_argument("--evaluations", type=int, default=50, help="L-BFGS's, the reference")

@@ -37,7 +37,7 @@ def test_style_distance_is_zero_to_itself_and_ranks_paintings():
     assert_allclose(distance(coffee, "chelsea"), by_hand, rtol=1e-4)
 
 
-def _bench(script, *args):
+def _bench(script, *args, env=None):
     import os
     import subprocess
     import sys
@@ -45,7 +45,7 @@ def _bench(script, *args):
 
     bench = Path(__file__).resolve().parent.parent / "benchmarks"
     r = subprocess.run([sys.executable, str(bench / script), *args], capture_output=True,
-                       text=True, cwd=bench, env={**os.environ, "TQDM_DISABLE": "1"})
+                       text=True, cwd=bench, env={**(env or os.environ), "TQDM_DISABLE": "1"})
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -162,6 +162,42 @@ def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
         "--johnson", str(tmp_path / "j"))
     assert "for --kind cin" in _bench_fails(
         "train_monitored.py", str(tmp_path / "x"), "--johnson", str(tmp_path / "j"))
+    assert not (tmp_path / "x").exists()
+    # shipping it: the quality is the monitor line's for the mean of snapshots 2 and 4
+    import os
+
+    models = {**os.environ, "GLUON_STYLE_MODELS": str(tmp_path / "models")}
+    _bench("ship_feedforward.py", str(run), "--name", "tiny_cin", "--average", "2", "--photo",
+           "rocket", "--size", "64", "--repeats", "1", "--johnson", "j", env=models)
+    info = json.loads((tmp_path / "models" / "MANIFEST.json").read_text())["tiny_cin"]
+    mean = lines[1]["held_out_average"]["rocket"]
+    assert info["method"] == "cin" and info["quality"]["johnson_ratio"] == {
+        "rocket": round(mean["ratio"], 4)}
+    assert info["quality"]["diagonal_minimum"] == {"rocket": [mean["diagonal_minimum"], 2]}
+    assert info["quality"]["summary"].startswith(
+        f"own painting the nearest in {mean['diagonal_minimum']} of 2 rows on rocket")
+    assert "--johnson" in _bench_fails("ship_feedforward.py", str(run), "--name", "no")
+
+
+@pytest.mark.pretrained
+def test_train_monitored_scores_an_adain_run_on_unseen_paintings(tmp_path):
+    import json
+
+    run = tmp_path / "adain"
+    _bench("train_monitored.py", str(run), "--kind", "adain", "--styles", "coffee,chelsea",
+           "--unseen", "klimt_the_kiss,picabia_udnie", "--steps", "2", "--every", "2",
+           "--crop", "32", "--content", "astronaut", "--photos", "rocket")
+    line = json.loads((run / "monitor.jsonl").read_text())
+    scores = line["held_out"]["rocket"]
+    D, own = np.array(scores["confusion"]), scores["photo_distance"]
+    assert D.shape == (2, 2) and len(own) == 2 and scores["psnr_alpha0"] > 0
+    assert scores["diagonal_minimum"] == sum(quality.diagonal_is_row_minimum(D))
+    assert_allclose(scores["below_photo"], [1 - D[0, 0] / own[0], 1 - D[1, 1] / own[1]])
+    assert "--unseen" in _bench_fails(   # refused before any training
+        "train_monitored.py", str(tmp_path / "x"), "--kind", "adain", "--styles", "coffee,chelsea",
+        "--unseen", "coffee")
+    assert "--unseen" in _bench_fails(
+        "train_monitored.py", str(tmp_path / "x"), "--kind", "adain", "--styles", "coffee,chelsea")
     assert not (tmp_path / "x").exists()
 
 
