@@ -68,7 +68,7 @@ def _terms(terms) -> str:
 
 def forward_seconds(model, photo, size: int = 512, repeats: int = 5) -> float:
     """Median seconds of one ``apply`` at ``size`` px over ``repeats``, after a warm-up."""
-    options = pretrained.probe_options(model.config)   # a style index or image if needed
+    options = pretrained.probe_options(model.config)[0]   # a style index or image if needed
     model.apply(photo, size=size, **options)           # builds the graph at this shape
     times = []
     for _ in range(repeats):

@@ -8,7 +8,8 @@ A Johnson run's quality is its held-out loss over L-BFGS's; a conditional-instan
 run's, its style-distance confusion matrices and its total loss over a Johnson network's.
 
     python benchmarks/ship_feedforward.py RUN --name starry_night [--average 4]
-        [--photo tubingen] [--size 512] [--training "from ..."] [--evaluations 50]
+        [--photo tubingen] [--size 512] [--repeats 5] [--training "from ..."]
+        [--evaluations 50]            (Johnson)  [--johnson starry_night]  (CIN)
 
 Run it with nothing else on the CPU: the forward time goes into the manifest.
 """
@@ -66,6 +67,8 @@ def cin_quality(line: dict, johnson: str) -> dict:
     held-out photo, the rows whose style distance is least on their own painting, and the
     total loss on the Johnson network's painting over that network's."""
     held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
+    if line.get("johnson") not in (None, johnson):
+        raise SystemExit(f"the monitor compared with {line['johnson']}, not --johnson {johnson}")
     if not all("ratio" in s for s in held_out.values()):
         raise SystemExit("the monitor scored no Johnson network: train with --johnson")
     rows = ", ".join(f"{s['diagonal_minimum']} of {s['rows']} rows on {p}"
@@ -77,6 +80,23 @@ def cin_quality(line: dict, johnson: str) -> dict:
                                  for p, s in held_out.items()},
             "johnson_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
             "held_out_scores": held_out, "reference": CIN_REFERENCE.format(johnson)}
+
+
+def check_kind(args, settings) -> None:
+    """Refuse, before any work, a run this script cannot ship or options of the other kind;
+    a CIN run's --johnson must be a Johnson network of one of its paintings."""
+    from gluon_style import pretrained
+
+    if settings.kind == "johnson" and not args.johnson:
+        return
+    if settings.kind != "cin" or not args.johnson or args.evaluations is not None:
+        raise SystemExit(f"{args.run}: a {settings.kind} run; ships Johnson runs (--evaluations), "
+                         "and CIN runs with --johnson, the single-style network their monitor "
+                         "compared with")
+    single = pretrained.settings(args.johnson)   # a clear error for a wrong name
+    if single.kind != "johnson" or single.styles[0] not in settings.styles:
+        raise SystemExit(f"--johnson {args.johnson}: not a Johnson network of one of the "
+                         f"run's paintings {list(settings.styles)}")
 
 
 def main() -> None:
@@ -94,17 +114,14 @@ def main() -> None:
     parser.add_argument("--training", default="", help="how the run began, for the manifest "
                         "(e.g. the stages before init_from)")
     args = parser.parse_args()
-    kind = training.Model.settings(args.run).kind
-    if kind not in ("johnson", "cin") or (kind == "cin") != bool(args.johnson):
-        raise SystemExit(f"{args.run}: a {kind} run; ships Johnson runs, and CIN runs with "
-                         "--johnson (the single-style network their monitor compared with)")
+    check_kind(args, training.Model.settings(args.run))
     mean = averaged(args.run, args.average)
     if mean is None:
         raise SystemExit(f"{args.run}: fewer than {args.average} snapshots")
     model, steps = mean
     line = scored_line(args.run, steps)
-    quality = (johnson_quality(line, args.evaluations) if kind == "johnson"
-               else cin_quality(line, args.johnson))
+    quality = (cin_quality(line, line.get("johnson", args.johnson)) if args.johnson
+               else johnson_quality(line, args.evaluations))
     model.net.hybridize(static_alloc=True)
     seconds = forward_seconds(model, args.photo, size=args.size, repeats=args.repeats)
     quality |= {"parameters": f"mean of the snapshots at steps {steps}",

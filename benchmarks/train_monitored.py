@@ -1,8 +1,8 @@
-"""A long Johnson training run, measured on held-out photos as it goes (issue 20).
+"""A long feed-forward training run, measured on held-out photos as it goes (issue 20).
 
 Trains in stretches of ``--every`` steps (each resumes the run's checkpoint exactly), and
-after each one scores the network against L-BFGS (``--evaluations``, 50; the monitor's keys
-say ``lbfgs50`` whatever the count) on the held-out photos
+after each one scores a Johnson network against L-BFGS (``--evaluations``, 50; the keys
+say ``lbfgs50`` whatever the count; CIN and AdaIN: below) on the held-out photos
 (``feedforward_quality.compare``: delivered 8-bit images, the network's own objective, at
 the crop size), and records the norms of the network's parameters by kind (conv weights,
 conv biases, norm scales and shifts), to see a drift before a collapse. One JSON line per
@@ -175,6 +175,8 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
             "train_total_mean": float(np.mean([h["total"] for h in recent])) if recent else None,
             "train_style_mean": float(np.mean([h["style"] for h in recent])) if recent else None,
             "norms": norms(model.net), "evaluations": args.evaluations}
+    if args.johnson:
+        line["johnson"] = args.johnson   # what the ratios are over, for ship_feedforward.py
     line["held_out"] = measure(args, model)
     mean = averaged(Path(args.run), args.average) if snapshot else None
     if mean:
@@ -192,7 +194,7 @@ def check_kind(args) -> None:
     from gluon_style import pretrained
 
     if args.kind == "johnson" and (args.styles or args.johnson):
-        raise SystemExit("--styles and --johnson are for --kind cin or adain")
+        raise SystemExit("--styles is for --kind cin or adain, --johnson for --kind cin")
     if (args.kind == "adain") != bool(args.unseen) or (args.kind == "adain" and args.johnson):
         raise SystemExit("--unseen (and no --johnson) goes with --kind adain")
     if args.kind == "johnson":
@@ -232,7 +234,8 @@ def main() -> None:
     parser.add_argument("--styles", help="cin, adain: the paintings, comma-separated")
     parser.add_argument("--unseen", default="", help="adain: paintings never trained on, to "
                         "score with (comma-separated)")
-    parser.add_argument("--style-weight", type=float, default=1.0)
+    parser.add_argument("--style-weight", type=float, default=1.0,
+                        help="as training.train's (a resumed run must keep its own)")
     parser.add_argument("--johnson", metavar="RUN", help="cin: a single-style network (a "
                         "folder or shipped name) of one painting, to compare total losses")
     parser.add_argument("--evaluations", type=int, default=50, help="L-BFGS's, the reference")

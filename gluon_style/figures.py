@@ -303,3 +303,27 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
                frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
+
+
+def distance_matrix(matrix, *, rows, cols, ax=None, title: str = ""):
+    """Draw a style-distance matrix (``quality.confusion``) as a heatmap, each row divided
+    by its diagonal entry: 1 on the diagonal, and how many times farther the output is from
+    each other painting (log colour scale; a row whose diagonal is not its minimum shows a
+    value below 1). Returns the axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    matrix = np.asarray(matrix, dtype=float)
+    relative = matrix / np.diag(matrix)[:, None]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 * len(cols) + 2, 1.1 * len(rows) + 1.5))
+    norm = LogNorm(vmin=0.5, vmax=max(relative.max(), 2))
+    ax.imshow(relative, cmap="Blues_r", norm=norm)
+    for (i, j), v in np.ndenumerate(relative):   # white on the darker half of the colours
+        ax.text(j, i, "1" if i == j else f"{v:.1f}x", ha="center", va="center", fontsize=FONT,
+                color="white" if norm(v) < 0.4 else "black")
+    ax.set_xticks(range(len(cols)), cols, fontsize=FONT - 1)
+    ax.set_yticks(range(len(rows)), rows, fontsize=FONT - 1)
+    if title:
+        ax.set_title(title, fontsize=FONT)
+    return ax

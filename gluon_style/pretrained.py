@@ -92,15 +92,12 @@ def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tu
         if not all(np.isfinite(v.asnumpy()).all() for v in arrays.values()):
             raise ValueError(f"{run_folder}: parameters beyond float16's range; keep float32")
         mx.nd.save(str(half), arrays)
-        full_image = model.apply(photo, size=size, **probe_options(model.config))
-        load_into(model, half)
-        half_image = model.apply(photo, size=size, **probe_options(model.config))
-        diff = int(np.abs(full_image.astype(int) - half_image.astype(int)).max())
+        diff = _fp16_difference(model, half, photo=photo, size=size)
         info = {"method": model.config.kind, "paintings": list(model.config.styles),
                 "file": target.name, "sha256": sha256(half), "dtype": "float16",
                 "arch": model.arch, "steps": saved["step"] if steps is None else steps,
                 "quality": quality, "settings": _portable(saved["settings"]),
-                "fp16_max_level_difference": {"photo": photo, "size": size, "levels": diff}}
+                "fp16_max_level_difference": {"photo": photo, "size": size, **diff}}
         os.replace(half, target)
     write_json(folder() / "MANIFEST.json", {**manifest(), name: info})
     return info
@@ -118,10 +115,24 @@ def _portable(settings: dict) -> dict:
     return out
 
 
-def probe_options(config) -> dict:
-    """The ``apply`` options a check or a timing of the network can use: AdaIN needs a
-    style image (the first training painting will do), CIN a style index (the first)."""
-    return {"adain": {"style": config.styles[0]}, "cin": {"style_index": 0}}.get(config.kind, {})
+def probe_options(config) -> list[dict]:
+    """The ``apply`` options that exercise the whole network, for checks and timings: one
+    per style index for CIN (each has its own scales and shifts), the first training
+    painting as the style for AdaIN (it needs one), none for Johnson."""
+    if config.kind == "cin":
+        return [{"style_index": i} for i in range(len(config.styles))]
+    return [{"style": config.styles[0]}] if config.kind == "adain" else [{}]
+
+
+def _fp16_difference(model, half: Path, *, photo: str, size: int) -> dict:
+    """The largest difference in 8-bit levels between the network's images and those of its
+    half-precision copy ``half`` (loaded into ``model``), over every ``probe_options``."""
+    options = probe_options(model.config)
+    full_images = [model.apply(photo, size=size, **o) for o in options]
+    load_into(model, half)
+    levels = max(int(np.abs(a.astype(int) - model.apply(photo, size=size, **o).astype(int)).max())
+                 for a, o in zip(full_images, options))
+    return {"levels": levels, "options": options}
 
 
 def load_into(model, path: Path) -> None:

@@ -164,3 +164,14 @@ def test_painting_title_is_short_title_then_artist():
     assert figures.painting_title("munch_the_scream", sep=", ") == "The Scream, Edvard Munch"
     assert figures.painting_title("tubingen", sep=", ").endswith(", Andreas Praefcke")
     assert figures.painting_title("my/own.jpg") == "my/own.jpg"   # not registered: as given
+
+
+def test_distance_matrix_divides_each_row_by_its_diagonal():
+    import matplotlib.pyplot as plt
+
+    D = np.array([[2.0, 8.0], [3.0, 6.0]])   # row 1's own painting is not its nearest
+    ax = figures.distance_matrix(D, rows=["a", "b"], cols=["A", "B"], title="t")
+    assert_allclose(ax.images[0].get_array(), [[1.0, 4.0], [0.5, 1.0]])
+    assert [t.get_text() for t in ax.texts] == ["1", "4.0x", "0.5x", "1"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
+    plt.close(ax.figure)

@@ -60,9 +60,12 @@ def test_export_ships_the_given_parameters_instead_of_the_checkpoints(models, tm
 def test_a_conditional_network_exports_and_keeps_its_styles_apart(models, tmp_path):
     run = tmp_path / "cin_run"   # exporting checks fp16 on style 0 (a CIN net needs an index)
     cin, _ = training.train(kind="cin", styles=("chelsea", "coffee"), out_dir=str(run), **TINY)
-    assert pretrained.probe_options(cin.config) == {"style_index": 0}
+    assert pretrained.probe_options(cin.config) == [{"style_index": 0}, {"style_index": 1}]
     info = pretrained.export(run, name="tiny_cin", quality={}, photo="astronaut", size=48)
     assert info["method"] == "cin" and info["paintings"] == ["chelsea", "coffee"]
+    checked = info["fp16_max_level_difference"]   # over both styles' scales and shifts
+    assert checked["options"] == [{"style_index": 0}, {"style_index": 1}]
+    assert checked["levels"] <= 2
     shipped = pretrained.open_model("tiny_cin")
     for i in (0, 1):
         a = shipped.apply("astronaut", size=48, style_index=i).astype(int)

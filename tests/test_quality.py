@@ -167,8 +167,10 @@ def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
     import os
 
     models = {**os.environ, "GLUON_STYLE_MODELS": str(tmp_path / "models")}
+    assert lines[0]["johnson"] == str(tmp_path / "j")   # what the ratios are over
     _bench("ship_feedforward.py", str(run), "--name", "tiny_cin", "--average", "2", "--photo",
-           "rocket", "--size", "64", "--repeats", "1", "--johnson", "j", env=models)
+           "rocket", "--size", "64", "--repeats", "1", "--johnson", str(tmp_path / "j"),
+           env=models)
     info = json.loads((tmp_path / "models" / "MANIFEST.json").read_text())["tiny_cin"]
     mean = lines[1]["held_out_average"]["rocket"]
     assert info["method"] == "cin" and info["quality"]["johnson_ratio"] == {
@@ -176,21 +178,33 @@ def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
     assert info["quality"]["diagonal_minimum"] == {"rocket": [mean["diagonal_minimum"], 2]}
     assert info["quality"]["summary"].startswith(
         f"own painting the nearest in {mean['diagonal_minimum']} of 2 rows on rocket")
-    assert "--johnson" in _bench_fails("ship_feedforward.py", str(run), "--name", "no")
+    for wrong in ((), ("--johnson", str(tmp_path / "j"), "--evaluations", "2"),
+                  ("--johnson", "starry_night")):   # not what the monitor compared with
+        assert "--johnson" in _bench_fails("ship_feedforward.py", str(run), "--name", "no", *wrong)
+    assert "no" not in json.loads((tmp_path / "models" / "MANIFEST.json").read_text())
 
 
 @pytest.mark.pretrained
-def test_train_monitored_scores_an_adain_run_on_unseen_paintings(tmp_path):
+def test_train_monitored_scores_an_adain_run_on_unseen_paintings(tmp_path, monkeypatch):
     import json
+    from pathlib import Path
 
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
     run = tmp_path / "adain"
     _bench("train_monitored.py", str(run), "--kind", "adain", "--styles", "coffee,chelsea",
            "--unseen", "klimt_the_kiss,picabia_udnie", "--steps", "2", "--every", "2",
-           "--crop", "32", "--content", "astronaut", "--photos", "rocket")
+           "--crop", "32", "--content", "astronaut", "--photos", "rocket", "--style-weight",
+           "0.01")
+    from adain_quality import reconstruction_psnr
+    from gluon_style import training
+
+    assert training.Model.settings(run).style_weight == 0.01
     line = json.loads((run / "monitor.jsonl").read_text())
     scores = line["held_out"]["rocket"]
     D, own = np.array(scores["confusion"]), scores["photo_distance"]
-    assert D.shape == (2, 2) and len(own) == 2 and scores["psnr_alpha0"] > 0
+    assert D.shape == (2, 2) and len(own) == 2
+    model = training.Model.load(run)   # the scored network is the run's last one
+    assert_allclose(scores["psnr_alpha0"], reconstruction_psnr(model, "rocket", 256), rtol=1e-6)
     assert scores["diagonal_minimum"] == sum(quality.diagonal_is_row_minimum(D))
     assert_allclose(scores["below_photo"], [1 - D[0, 0] / own[0], 1 - D[1, 1] / own[1]])
     assert "--unseen" in _bench_fails(   # refused before any training
