@@ -12,8 +12,8 @@ import copy
 from typing import Mapping
 
 PRESET_NAMES = ("paper", "class", "smoke")
-_NO_CLASS = ("the class preset of notebooks 09 and 10 is to use shipped pretrained models, "
-             "and theirs do not ship yet (issue 20); use preset='smoke' or 'paper'")
+_NO_CLASS = ("the class preset of notebook 10 is to use a shipped pretrained model, and its "
+             "does not ship yet (issue 20); use preset='smoke' or 'paper'")
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "tubingen", "beach_city", "columns",
           "golden_gate_fog", "rainier", "flowers"]
@@ -91,11 +91,12 @@ PRESETS: dict[str, dict[str, dict | str]] = {
                       lbfgs_evaluations=2),
     },
     "09": {
-        "paper": dict(crop=128, batch_size=4, steps=600, apply_size=256, strip=5,
-                      content_photos=PHOTOS, test_photo="tubingen"),
-        "class": _NO_CLASS,
-        "smoke": dict(**_TINY_TRAINING, apply_size=64, strip=3, content_photos=["astronaut"],
-                      test_photo="astronaut"),
+        "paper": dict(model="four_paintings", johnson_model="starry_night",
+                      compare_photos=["tubingen", "motorcycle_left"], apply_size=384,
+                      mix_size=256, strip=5),
+        # as notebook 08's: passes cost little; the mixing grid stays 4x4, one corner a style
+        "class": dict(compare_photos=["tubingen"], apply_size=256, mix_size=160),
+        "smoke": dict(compare_photos=["tubingen"], apply_size=48, mix_size=48, strip=3),
     },
     "10": {
         "paper": dict(crop=64, batch_size=4, steps=5000, style_steps=2000, apply_size=256,

@@ -17,8 +17,7 @@ BASE = dict(content="astronaut", style="coffee", size=48, steps=2, pretrained=Fa
             content_layers=("relu2_1",), style_layers=("relu1_1",))
 # Made by old code with incomplete sidecars, each to be regenerated under issue 19 (and
 # removed from this list then); an intermediate asset, not a figure.
-STALE = {"09_four_styles", "09_interpolation", "09_loss_history", "09_styles",
-         "10_adain_statistics", "10_alpha", "10_loss_history", "10_unseen_styles"}
+STALE = {"10_adain_statistics", "10_alpha", "10_loss_history", "10_unseen_styles"}
 ASSETS = {"06_mixed_style"}
 # figures the notebooks now make that issue 19 has not yet committed
 NOT_YET = set()

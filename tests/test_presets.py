@@ -25,7 +25,7 @@ def test_the_paper_preset_changes_nothing():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(notebook="99", preset="class"), r"no presets for notebook '99'; options are \['01'"),
     (dict(notebook="04", preset="fast"), r"invalid preset 'fast'; options are \['paper', 'class'"),
-    (dict(notebook="09", preset="class"), "notebook 09: the class preset .*issue 20"),
+    (dict(notebook="10", preset="class"), "notebook 10: the class preset .*issue 20"),
     (dict(notebook="01", preset="class"), r"notebook 01: parameters \['size'\] are not defined"),
 ])
 def test_unknown_or_unavailable_presets_are_clear_errors(kwargs, message):
