@@ -21,7 +21,7 @@ itself is unchanged; the monitor line gains ``held_out_average`` and ``average_o
         [--photos tubingen] [--style vangogh_starry_night] [--init-from RUN --warmup 50]
         [--content a,b,... --flip --full-frame 0.25] [--average 4] [--res-blocks 5]
         [--kind cin --styles a,b,c,d --johnson starry_night]
-        [--kind adain --styles a,b,... --unseen x,y,z --style-weight 1]
+        [--kind adain --styles a,b,... --unseen x,y,z --style-weight 1 --pixel-weight 1]
 
 With ``--kind cin`` the held-out scores are cin_quality.py's instead (the style-distance
 confusion matrix per photo, and with ``--johnson`` the total loss on that network's painting
@@ -162,7 +162,7 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
         kind=args.kind, styles=styles_of(args), content=tuple(args.content.split(",")),
         flip=args.flip, full_frame=args.full_frame, out_dir=args.run, crop=args.crop,
         batch_size=4, steps=until, lr=args.lr, warmup_steps=args.warmup,
-        style_weight=args.style_weight,
+        style_weight=args.style_weight, pixel_weight=args.pixel_weight,
         res_blocks=args.res_blocks,
         init_from=args.init_from, checkpoint_every=100, progress=False)
     step = read_checkpoint(Path(args.run))["step"]
@@ -236,6 +236,8 @@ def main() -> None:
                         "score with (comma-separated)")
     parser.add_argument("--style-weight", type=float, default=1.0,
                         help="as training.train's (a resumed run must keep its own)")
+    parser.add_argument("--pixel-weight", type=float, default=0.0,
+                        help="adain: as training.train's (a reconstruction term)")
     parser.add_argument("--johnson", metavar="RUN", help="cin: a single-style network (a "
                         "folder or shipped name) of one painting, to compare total losses")
     parser.add_argument("--evaluations", type=int, default=50, help="L-BFGS's, the reference")

@@ -8,6 +8,11 @@ a decoder, mirroring the encoder, trained to turn that back into an image. The l
 at relu1_1 ... relu4_1 against the painting's). Any painting works at test time, and
 alpha * t + (1 - alpha) * x trades content against style.
 
+Departing from the paper, ``pixel_weight`` > 0 adds a reconstruction term: the decoder also
+decodes the photo's own features x (alpha 0) and is penalized by the pixel MSE to the photo,
+as Li et al.'s universal style transfer (2017) trains its decoders. relu4_1 alone pins the
+photo's colours only loosely, and the paper's 160k steps are far beyond a CPU's budget.
+
 As in the paper the encoder is the normalized VGG-19 (``vgg_features(normalized=True)``):
 its features are of order 1, so an untrained decoder's output is of image scale (on the raw
 Caffe network the first steps blew up).
@@ -93,12 +98,17 @@ class AdaIN(Method):
             S = styles.batch(X.shape[0], step=step, ctx=ctx)
             with autograd.pause():  # the targets need no gradient
                 fs = encoder(S)
-                t = adain(mx.nd, encoder(X)["relu4_1"], fs["relu4_1"])
+                fc = encoder(X)["relu4_1"]
+                t = adain(mx.nd, fc, fs["relu4_1"])
             given = {0: {"Y": t}}
             for k, term in enumerate(terms[1:], start=1):
                 mean, std = channel_stats(mx.nd, fs[term.layer])
                 given[k] = {"mean": mean, "std": std}
-            return objective(decoder(t), given)
+            content, style, tv = objective(decoder(t), given)
+            if config.pixel_weight:   # not in the paper: see the module docstring
+                pixels = mx.nd.mean(mx.nd.square(decoder(fc) - X))
+                content = content + config.pixel_weight * pixels
+            return content, style, tv
         return loss
 
     def check_options(self, config, *, style, style_index, mix, alpha) -> None:

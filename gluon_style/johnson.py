@@ -243,6 +243,8 @@ class Johnson(Method):
         if not self.conditional and len(config.styles) != 1:
             raise ValueError(f"kind 'johnson' trains one style, got {len(config.styles)}; "
                              "use kind 'cin' for several")
+        if config.pixel_weight:
+            raise ValueError("pixel_weight is for kind 'adain' (its decoder's reconstruction)")
         if config.norm not in ("instance", "batch"):
             raise ValueError(f"invalid norm {config.norm!r}; options are ('instance', 'batch')")
         if config.upsample not in UPSAMPLINGS:

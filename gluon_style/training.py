@@ -102,6 +102,7 @@ def train(*,
           content_weight: float = 1.0,
           style_weight: float = 1.0,
           tv_weight: float = 10.0,
+          pixel_weight: float = 0.0,
           norm: str = "instance",
           upsample: str = "resize",
           res_blocks: int = 5,
@@ -145,6 +146,10 @@ def train(*,
         its mean/std loss). Notebooks 08-10 record the weights tried.
     tv_weight : float
         Weight of the total-variation loss (johnson/cin only).
+    pixel_weight : float
+        AdaIN only: weight of a reconstruction term, the mean squared error between the
+        decoded photo features and the photo, added to the content loss (0: the paper's
+        loss; see ``adain``).
     norm : str
         'instance' or 'batch' for johnson (cin always uses conditional instance norm).
     upsample : str
@@ -168,8 +173,8 @@ def train(*,
         A run folder or a shipped model's name whose network starts this run (same
         architecture, or fewer res_blocks; for 'cin', also a single-style 'johnson' run
         with instance norm, whose scales and shifts every painting starts from): a second
-        stage with other loss weights or paintings. Adam starts afresh (use warmup_steps). Once out_dir has its
-        own checkpoint, resuming takes precedence.
+        stage with other loss weights or paintings. Adam starts afresh (use warmup_steps).
+        Once out_dir has its own checkpoint, resuming takes precedence.
     seed : int
         Seed for initialization and the sequence of batches.
     ctx : str
@@ -268,7 +273,7 @@ def _validate(config) -> None:
            config.warmup_steps + 1) < 1:
         raise ValueError("crop, batch_size and checkpoint_every must be >= 1, "
                          "steps and warmup_steps >= 0")
-    for name in ("content_weight", "style_weight", "tv_weight"):
+    for name in ("content_weight", "style_weight", "tv_weight", "pixel_weight"):
         require(name, getattr(config, name), at_least=0.0)
     require("lr", config.lr, above=0.0)
     require("full_frame", config.full_frame, at_least=0.0, at_most=1.0)

@@ -36,6 +36,26 @@ def test_adain_encodes_with_the_normalized_network():
 
 
 @pytest.mark.pretrained
+def test_adain_pixel_weight_adds_the_reconstructions_pixel_error_to_the_content_term():
+    from gluon_style.image import load_image, preprocess
+
+    X = preprocess(load_image("astronaut", max_size=32).crop((0, 0, 32, 32)))
+    import dataclasses
+
+    config = training.TrainConfig(kind="adain", styles=("coffee",), crop=32, style_size=64)
+    model, terms = training.Model.build(config, ctx=mx.cpu()), {}
+    for w in (0.0, 2.0):   # one decoder, two losses
+        loss = model.method.loss(dataclasses.replace(config, pixel_weight=w), model.parts,
+                                 ctx=mx.cpu(), progress=False)
+        terms[w] = [float(t.asscalar()) for t in loss(X, 0)]
+    # by hand: the error of the decoded photo features
+    decoded = model.net(model.parts["encoder"](X)["relu4_1"])
+    by_hand = float(((decoded - X) ** 2).mean().asscalar())
+    assert_allclose(terms[2.0][0] - terms[0.0][0], 2.0 * by_hand, rtol=1e-4)
+    assert terms[2.0][1:] == terms[0.0][1:]   # style and tv unchanged
+
+
+@pytest.mark.pretrained
 def test_resume_takes_the_same_next_step(tmp_path):
     settings = dict(kind="cin", styles=("coffee", "chelsea"), checkpoint_every=2, **TINY)
     straight, h_straight = training.train(steps=4, out_dir=str(tmp_path / "a"), **settings)
@@ -295,6 +315,8 @@ def test_a_run_saved_before_a_setting_existed_resumes_at_its_default(tmp_path):
     (dict(norm="layer"), "instance"), (dict(loss_network=11), "16, 19"),
     (dict(warmup_steps=-1), "warmup_steps >= 0"), (dict(res_blocks=0), "res_blocks must be"),
     (dict(kind="adain", crop=32, res_blocks=6), "AdaIN's decoder"),
+    (dict(pixel_weight=1.0), "for kind 'adain'"),
+    (dict(kind="adain", crop=32, pixel_weight=-1.0), "pixel-weight must be"),
 ])
 def test_bad_settings_fail_before_any_work(bad, match, tmp_path):
     with pytest.raises(ValueError, match=match):
