@@ -33,6 +33,12 @@ def unseen_table(model, distance, photo: str, size: int, unseen) -> tuple:
     return quality.confusion(distance, outputs, list(unseen)), own
 
 
+def below_photo(matrix, own) -> list[float]:
+    """Per painting, how much nearer its output is than the photo: 1 - D[i, i] / own[i]
+    (the target is at least 0.5)."""
+    return [1 - matrix[i][i] / own[i] for i in range(len(own))]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="an AdaIN training run's folder, or a shipped model's name")
@@ -57,11 +63,10 @@ def main(argv=None) -> None:
               "(floor 18 dB)")
         D, own = unseen_table(model, distance, photo, args.size, unseen)
         ok = quality.diagonal_is_row_minimum(D)
-        for name, row, good, base in zip(unseen, D, ok, own):
-            i = unseen.index(name)
+        for i, (name, row, good, base) in enumerate(zip(unseen, D, ok, own)):
             print(f"  {name:<28}" + " ".join(f"{v:10.4g}" for v in row)
-                  + f"   own {row[i]:.4g} vs photo {base:.4g} ({1 - row[i] / base:+.0%} lower)"
-                  + ("" if good else "  <- not min"))
+                  + f"   own {row[i]:.4g} vs photo {base:.4g} "
+                  f"({below_photo(D, own)[i]:+.0%} lower)" + ("" if good else "  <- not min"))
         print(f"  diagonal is the row minimum in {sum(ok)} of {len(ok)} rows")
 
 

@@ -25,7 +25,7 @@ import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet loads)
 
 from gluon_style import pretrained, runtime, training
 from feedforward_quality import forward_seconds
-from train_monitored import averaged
+from train_monitored import averaged, check_johnson_reference
 
 CIN_REFERENCE = ("style distances (gluon_style.quality, Gram loss at relu1_2 ... relu4_3) of "
                  "each style index's output against each painting, and total losses on the "
@@ -45,6 +45,14 @@ def scored_line(run: Path, steps: list[int]) -> dict:
     return found[-1]
 
 
+def held_out_ratios(line: dict) -> tuple[dict, str, dict]:
+    """The monitor line's scores of the averaged network by photo name, their ratios as
+    text ('1.05x on tubingen, ...') and rounded to 4 places."""
+    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
+    text = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
+    return held_out, text, {p: round(s["ratio"], 4) for p, s in held_out.items()}
+
+
 def johnson_quality(line: dict, evaluations: int | None) -> dict:
     """A Johnson run's quality from its monitor line: held-out loss over L-BFGS's."""
     recorded = line.get("evaluations")
@@ -55,48 +63,41 @@ def johnson_quality(line: dict, evaluations: int | None) -> dict:
     if evaluations is None:
         raise SystemExit("the monitor line does not say how many L-BFGS evaluations its "
                          "reference took: give --evaluations")
-    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
-    summary = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
+    held_out, summary, ratios = held_out_ratios(line)
     return {"summary": f"held-out loss {summary} that of {evaluations} L-BFGS evaluations",
-            "held_out_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
-            "held_out_scores": held_out, "reference": REFERENCE.format(evaluations)}
+            "held_out_ratio": ratios, "held_out_scores": held_out,
+            "reference": REFERENCE.format(evaluations)}
 
 
 def cin_quality(line: dict, johnson: str) -> dict:
     """A CIN run's quality from its monitor line (train_monitored.py --kind cin): per
     held-out photo, the rows whose style distance is least on their own painting, and the
     total loss on the Johnson network's painting over that network's."""
-    held_out = {Path(p).stem: s for p, s in line["held_out_average"].items()}
     if line.get("johnson") not in (None, johnson):
         raise SystemExit(f"the monitor compared with {line['johnson']}, not --johnson {johnson}")
-    if not all("ratio" in s for s in held_out.values()):
+    if not all("ratio" in s for s in line["held_out_average"].values()):
         raise SystemExit("the monitor scored no Johnson network: train with --johnson")
+    held_out, text, ratios = held_out_ratios(line)
     rows = ", ".join(f"{s['diagonal_minimum']} of {s['rows']} rows on {p}"
                      for p, s in held_out.items())
-    ratios = ", ".join(f"{s['ratio']:.2f}x on {p}" for p, s in held_out.items())
-    return {"summary": f"own painting the nearest in {rows}; total loss {ratios} that "
+    return {"summary": f"own painting the nearest in {rows}; total loss {text} that "
                        f"of the Johnson network {johnson}",
             "diagonal_minimum": {p: [s["diagonal_minimum"], s["rows"]]
                                  for p, s in held_out.items()},
-            "johnson_ratio": {p: round(s["ratio"], 4) for p, s in held_out.items()},
-            "held_out_scores": held_out, "reference": CIN_REFERENCE.format(johnson)}
+            "johnson_ratio": ratios, "held_out_scores": held_out,
+            "reference": CIN_REFERENCE.format(johnson)}
 
 
 def check_kind(args, settings) -> None:
     """Refuse, before any work, a run this script cannot ship or options of the other kind;
     a CIN run's --johnson must be a Johnson network of one of its paintings."""
-    from gluon_style import pretrained
-
     if settings.kind == "johnson" and not args.johnson:
         return
     if settings.kind != "cin" or not args.johnson or args.evaluations is not None:
         raise SystemExit(f"{args.run}: a {settings.kind} run; ships Johnson runs (--evaluations), "
                          "and CIN runs with --johnson, the single-style network their monitor "
                          "compared with")
-    single = pretrained.settings(args.johnson)   # a clear error for a wrong name
-    if single.kind != "johnson" or single.styles[0] not in settings.styles:
-        raise SystemExit(f"--johnson {args.johnson}: not a Johnson network of one of the "
-                         f"run's paintings {list(settings.styles)}")
+    check_johnson_reference(args.johnson, settings.styles)
 
 
 def main() -> None:
@@ -120,7 +121,7 @@ def main() -> None:
         raise SystemExit(f"{args.run}: fewer than {args.average} snapshots")
     model, steps = mean
     line = scored_line(args.run, steps)
-    quality = (cin_quality(line, line.get("johnson", args.johnson)) if args.johnson
+    quality = (cin_quality(line, args.johnson) if args.johnson
                else johnson_quality(line, args.evaluations))
     model.net.hybridize(static_alloc=True)
     seconds = forward_seconds(model, args.photo, size=args.size, repeats=args.repeats)

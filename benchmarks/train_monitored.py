@@ -123,7 +123,7 @@ def score_adain(model, photos: str, *, unseen: str) -> dict:
     """Per held-out photo, adain_quality.py's measures at 256 px (the issue's size): PSNR at
     alpha 0, and over the ``unseen`` paintings the confusion matrix and the photo's own
     distance to each."""
-    from adain_quality import reconstruction_psnr, unseen_table
+    from adain_quality import below_photo, reconstruction_psnr, unseen_table
     from gluon_style import quality
 
     distance = quality.StyleDistance(style_size=model.config.style_size)
@@ -134,8 +134,7 @@ def score_adain(model, photos: str, *, unseen: str) -> dict:
         ok = quality.diagonal_is_row_minimum(D)
         scores[photo] = {"psnr_alpha0": reconstruction_psnr(model, photo, 256),
                          "diagonal_minimum": sum(ok), "rows": len(ok), "confusion": D.tolist(),
-                         "photo_distance": own,
-                         "below_photo": [1 - D[i, i] / own[i] for i in range(len(own))]}
+                         "photo_distance": own, "below_photo": below_photo(D, own)}
     return scores
 
 
@@ -151,7 +150,7 @@ def measure(args, model, reference=None) -> dict:
 
 
 def styles_of(args) -> tuple[str, ...]:
-    """The run's paintings: --styles (cin) or --style."""
+    """The run's paintings: --styles (cin, adain) or --style."""
     return tuple(args.styles.split(",")) if args.styles else (args.style,)
 
 
@@ -174,7 +173,9 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
     line = {"step": step, "train_seconds": round(time.perf_counter() - tic, 1),
             "train_total_mean": float(np.mean([h["total"] for h in recent])) if recent else None,
             "train_style_mean": float(np.mean([h["style"] for h in recent])) if recent else None,
-            "norms": norms(model.net), "evaluations": args.evaluations}
+            "norms": norms(model.net)}
+    if args.kind == "johnson":
+        line["evaluations"] = args.evaluations   # L-BFGS's, in the reference
     if args.johnson:
         line["johnson"] = args.johnson   # what the ratios are over, for ship_feedforward.py
     line["held_out"] = measure(args, model)
@@ -191,8 +192,8 @@ def stretch(args, done: int, until: int, log: Path) -> bool:
 def check_kind(args) -> None:
     """Refuse options of the other kind, and a --johnson reference that cannot be scored,
     before any training (a failed score would lose its stretch's monitor line)."""
-    from gluon_style import pretrained
-
+    if args.pixel_weight and args.kind != "adain":
+        raise SystemExit("--pixel-weight is for --kind adain")
     if args.kind == "johnson" and (args.styles or args.johnson):
         raise SystemExit("--styles is for --kind cin or adain, --johnson for --kind cin")
     if (args.kind == "adain") != bool(args.unseen) or (args.kind == "adain" and args.johnson):
@@ -204,10 +205,18 @@ def check_kind(args) -> None:
     if set(args.unseen.split(",")) & (set(styles_of(args)) | set(args.content.split(","))):
         raise SystemExit("--unseen paintings are also training styles or content")
     if args.johnson:
-        single = pretrained.settings(args.johnson)   # a clear error for a wrong name
-        if single.kind != "johnson" or single.styles[0] not in styles_of(args):
-            raise SystemExit(f"--johnson {args.johnson}: not a Johnson network of one of "
-                             f"the --styles {list(styles_of(args))}")
+        check_johnson_reference(args.johnson, styles_of(args))
+
+
+def check_johnson_reference(ref: str, styles) -> None:
+    """SystemExit unless ``ref`` (a folder or shipped name) is a Johnson network of one of
+    ``styles``: the single-style network a CIN run's total loss is compared with."""
+    from gluon_style import pretrained
+
+    single = pretrained.settings(ref)   # a clear error for a wrong name
+    if single.kind != "johnson" or single.styles[0] not in styles:
+        raise SystemExit(f"--johnson {ref}: not a Johnson network of one of the paintings "
+                         f"{list(styles)}")
 
 
 def main() -> None:

@@ -85,7 +85,8 @@ class AdaIN(Method):
         return {"net": decoder, "encoder": encoder}
 
     def loss(self, config, parts, *, ctx, progress):
-        """``loss(X, step)`` -> (content, style, 0) for a batch of photos and style crops."""
+        """``loss(X, step)`` -> (content, style, 0) for a batch of photos and style crops
+        (content includes the pixel term when ``pixel_weight`` > 0)."""
         encoder, decoder = parts["encoder"], parts["net"]
         encoder.hybridize(static_alloc=True)
         styles = CropSampler(list(config.styles), crop=config.crop, seed=config.seed + 1)

@@ -314,6 +314,8 @@ def distance_matrix(matrix, *, rows, cols, ax=None, title: str = ""):
     from matplotlib.colors import LogNorm
 
     matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not (np.diag(matrix) > 0).all():
+        raise ValueError(f"a square matrix with a positive diagonal, got shape {matrix.shape}")
     relative = matrix / np.diag(matrix)[:, None]
     if ax is None:
         _, ax = plt.subplots(figsize=(1.6 * len(cols) + 2, 1.1 * len(rows) + 1.5))

@@ -12,8 +12,8 @@ import copy
 from typing import Mapping
 
 PRESET_NAMES = ("paper", "class", "smoke")
-_NO_CLASS = ("the class preset of notebook 10 is to use a shipped pretrained model, and its "
-             "does not ship yet (issue 20); use preset='smoke' or 'paper'")
+_NO_CLASS = ("the class preset of notebook 10 is to use a shipped pretrained model, and none "
+             "ships yet (issue 20); use preset='smoke' or 'paper'")
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "tubingen", "beach_city", "columns",
           "golden_gate_fog", "rainier", "flowers"]

@@ -69,9 +69,10 @@ def export(run_folder: str | Path, *, name: str, quality: dict, photo: str = "tu
     trained for ``steps`` (default: the checkpoint's). Training photos given as paths are
     recorded by file name only, as ``out_dir`` and ``init_from`` are left out: they are
     paths on the machine that trained it.
-    The fp16 copy's output on ``photo`` at ``size`` px is compared with the fp32 network's
-    and the largest difference (in 8-bit levels) is recorded with ``quality`` (the measured
-    numbers) in the manifest. The file is moved into place only with its manifest entry.
+    The fp16 copy's outputs on ``photo`` at ``size`` px are compared with the fp32
+    network's, for each of ``probe_options`` (every style index of a CIN network), and the
+    largest difference (in 8-bit levels) and those options are recorded with ``quality``
+    (the measured numbers) in the manifest. The file is moved into place only with its manifest entry.
     Returns the entry.
     """
     from .training import Model

@@ -174,3 +174,5 @@ def test_distance_matrix_divides_each_row_by_its_diagonal():
     assert [t.get_text() for t in ax.texts] == ["1", "4.0x", "0.5x", "1"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
     plt.close(ax.figure)
+    with pytest.raises(ValueError, match="square"):
+        figures.distance_matrix(D[:1], rows=["a"], cols=["A", "B"])

@@ -58,7 +58,7 @@ def test_export_ships_the_given_parameters_instead_of_the_checkpoints(models, tm
 
 
 def test_a_conditional_network_exports_and_keeps_its_styles_apart(models, tmp_path):
-    run = tmp_path / "cin_run"   # exporting checks fp16 on style 0 (a CIN net needs an index)
+    run = tmp_path / "cin_run"   # exporting checks fp16 on every style index
     cin, _ = training.train(kind="cin", styles=("chelsea", "coffee"), out_dir=str(run), **TINY)
     assert pretrained.probe_options(cin.config) == [{"style_index": 0}, {"style_index": 1}]
     info = pretrained.export(run, name="tiny_cin", quality={}, photo="astronaut", size=48)

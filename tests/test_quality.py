@@ -178,9 +178,14 @@ def test_train_monitored_scores_a_cin_run_by_its_confusion_matrix(tmp_path):
     assert info["quality"]["diagonal_minimum"] == {"rocket": [mean["diagonal_minimum"], 2]}
     assert info["quality"]["summary"].startswith(
         f"own painting the nearest in {mean['diagonal_minimum']} of 2 rows on rocket")
-    for wrong in ((), ("--johnson", str(tmp_path / "j"), "--evaluations", "2"),
-                  ("--johnson", "starry_night")):   # not what the monitor compared with
-        assert "--johnson" in _bench_fails("ship_feedforward.py", str(run), "--name", "no", *wrong)
+    training.train(kind="johnson", styles=("coffee",), content=("astronaut",), crop=32,
+                   batch_size=1, steps=1, style_size=64, out_dir=str(tmp_path / "j2"),
+                   progress=False)   # a network of the same painting, not the one compared with
+    for wrong, message in (((), "--johnson"), (("--johnson", str(tmp_path / "rocket")), "no "),
+                           (("--johnson", str(tmp_path / "j"), "--evaluations", "2"), "--johnson"),
+                           (("--johnson", str(tmp_path / "j2")), "the monitor compared with")):
+        assert message in _bench_fails("ship_feedforward.py", str(run), "--name", "no",
+                                       "--average", "2", *wrong, env=models)
     assert "no" not in json.loads((tmp_path / "models" / "MANIFEST.json").read_text())
 
 
@@ -194,11 +199,12 @@ def test_train_monitored_scores_an_adain_run_on_unseen_paintings(tmp_path, monke
     _bench("train_monitored.py", str(run), "--kind", "adain", "--styles", "coffee,chelsea",
            "--unseen", "klimt_the_kiss,picabia_udnie", "--steps", "2", "--every", "2",
            "--crop", "32", "--content", "astronaut", "--photos", "rocket", "--style-weight",
-           "0.01")
+           "0.01", "--pixel-weight", "1")
     from adain_quality import reconstruction_psnr
     from gluon_style import training
 
-    assert training.Model.settings(run).style_weight == 0.01
+    saved = training.Model.settings(run)
+    assert saved.style_weight == 0.01 and saved.pixel_weight == 1.0
     line = json.loads((run / "monitor.jsonl").read_text())
     scores = line["held_out"]["rocket"]
     D, own = np.array(scores["confusion"]), scores["photo_distance"]
@@ -212,16 +218,19 @@ def test_train_monitored_scores_an_adain_run_on_unseen_paintings(tmp_path, monke
         "--unseen", "coffee")
     assert "--unseen" in _bench_fails(
         "train_monitored.py", str(tmp_path / "x"), "--kind", "adain", "--styles", "coffee,chelsea")
+    assert "--pixel-weight is for --kind adain" in _bench_fails(
+        "train_monitored.py", str(tmp_path / "x"), "--pixel-weight", "1")
+    assert "evaluations" not in line   # no L-BFGS reference for AdaIN
     assert not (tmp_path / "x").exists()
 
 
-def _bench_fails(script, *args):
+def _bench_fails(script, *args, env=None):
     import subprocess
     import sys
     from pathlib import Path
 
     bench = Path(__file__).resolve().parent.parent / "benchmarks"
     r = subprocess.run([sys.executable, str(bench / script), *args], capture_output=True,
-                       text=True, cwd=bench)
+                       text=True, cwd=bench, env=env)
     assert r.returncode != 0
     return r.stderr
