@@ -62,11 +62,11 @@ def main(argv=None) -> None:
         print(f"\n{photo}: PSNR at alpha 0 {reconstruction_psnr(model, photo, args.size):.2f} dB "
               "(floor 18 dB)")
         D, own = unseen_table(model, distance, photo, args.size, unseen)
-        ok = quality.diagonal_is_row_minimum(D)
+        ok, margins = quality.diagonal_is_row_minimum(D), below_photo(D, own)
         for i, (name, row, good, base) in enumerate(zip(unseen, D, ok, own)):
             print(f"  {name:<28}" + " ".join(f"{v:10.4g}" for v in row)
-                  + f"   own {row[i]:.4g} vs photo {base:.4g} "
-                  f"({below_photo(D, own)[i]:+.0%} lower)" + ("" if good else "  <- not min"))
+                  + f"   own {row[i]:.4g} vs photo {base:.4g} ({margins[i]:+.0%} lower)"
+                  + ("" if good else "  <- not min"))
         print(f"  diagonal is the row minimum in {sum(ok)} of {len(ok)} rows")
 
 
