@@ -20,6 +20,17 @@ parameters whose exact gradient is zero (conv biases and shifts that an instance
 removes), which are rounding noise in both versions. Adam's first step moves each weight by
 about lr whatever its gradient's size, so that noise grew to 0.4% by the third loss.
 
+So a training entry compares its first loss (the network's seeded start, the batch, the loss:
+no update yet) at 1e-3, and the losses after an Adam step at 5e-2 and the image means within 3
+grey levels. On a 2-core AMD EPYC with AVX2 only (family 25, 2026-12-07), CIN's third loss
+was 2.5% from the entry and its means up to 1.6 levels: oneDNN's AVX2 kernels against the
+AVX-512 ones of the recording machine. The run is not wrong there: its first gradients differ
+from MXNet's reference kernels (MXNET_MKLDNN_ENABLED=0) by up to 0.3% of each layer's largest,
+which flips the sign of about 100 small conv weights a layer, and Adam's first step moves each
+of those by 2 lr the other way. The reference kernels alone, 1 thread against 2, moved the
+third loss by 0.6% (CIN) and 0.5% (Johnson). A changed schedule is still caught: lr 5e-4 or
+2e-3 instead of 1e-3 moved the second loss 1.6-8x.
+
 The two L-BFGS entries (``lbfgs_noise_avg_normalized``, ``mean_cov_lbfgs``), when the
 package's own projected L-BFGS replaced scipy's L-BFGS-B (issue 22): a different line search,
 so only the first evaluations agree with the old entries (to 1e-6: three of seven and one of
@@ -80,10 +91,14 @@ def train_values(name: str, folder) -> dict:
     return {"totals": [h["total"] for h in history], "means": _means(image)}
 
 
-def _compare(got: dict, want: dict) -> None:
+def _compare(got: dict, want: dict, *, after_update: float = 1e-3,
+             grey_levels: float = 1.0) -> None:
+    """Loss totals to 1e-3 relative (from the second on, ``after_update``), image means within
+    ``grey_levels``."""
     assert len(got["totals"]) == len(want["totals"])
-    assert_allclose(got["totals"], want["totals"], rtol=1e-3)
-    assert_allclose(got["means"], want["means"], atol=1.0)
+    assert_allclose(got["totals"][0], want["totals"][0], rtol=1e-3)
+    assert_allclose(got["totals"][1:], want["totals"][1:], rtol=after_update)
+    assert_allclose(got["means"], want["means"], atol=grey_levels)
 
 
 @pytest.mark.pretrained
@@ -95,7 +110,9 @@ def test_stylize_gives_the_recorded_values(name):
 @pytest.mark.pretrained
 @pytest.mark.parametrize("name", sorted(TRAIN))
 def test_training_gives_the_recorded_values(name, tmp_path):
-    _compare(train_values(name, tmp_path), json.loads(RECORDED.read_text())["train"][name])
+    # Adam's sign-like first step amplifies the CPU's rounding: see the module docstring
+    _compare(train_values(name, tmp_path), json.loads(RECORDED.read_text())["train"][name],
+             after_update=5e-2, grey_levels=3.0)
 
 
 if __name__ == "__main__":  # record all, or the entries named (where the math is meant to change)
