@@ -161,6 +161,29 @@ def shipped_models_record(**models) -> dict:
 
 
 FONT = 12   # titles and labels: readable on a projector
+INSET_AREA = 0.1   # an inset painting covers this fraction of its panel, whatever its shape
+
+
+def inset_box(inset: tuple, panel: tuple, *, area: float = INSET_AREA) -> list[float]:
+    """[x, y, width, height] in the panel's axes fractions for an inset in its lower-left
+    corner: the inset's own aspect (no letterbox) and ``area`` of the panel, so a portrait
+    painting gets as much room as a landscape one; no side over 45% of the panel's."""
+    (h, w), (panel_h, panel_w) = inset[:2], panel[:2]
+    width = (area * panel_h * panel_w * w / h) ** 0.5    # in the panel's pixels
+    scale = min(1.0, 0.45 * panel_w / width, 0.45 * panel_h / (width * h / w))
+    return [0.0, 0.0, scale * width / panel_w, scale * width * h / w / panel_h]
+
+
+def _inset(ax, image: np.ndarray, *, panel: tuple) -> None:
+    """The painting in the panel's lower-left corner, framed in white to read as an inset
+    (the convention of Gatys et al. 2016, Fig. 2; it covers that corner of the result)."""
+    inset = ax.inset_axes(inset_box(image.shape, panel))
+    inset.imshow(image, aspect="auto")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    for spine in inset.spines.values():
+        spine.set_edgecolor("white")
+        spine.set_linewidth(1.5)
 
 
 def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_labels=(),
@@ -196,10 +219,7 @@ def grid(results: list[Result], *, nrows: int, ncols: int, row_labels=(), col_la
         elif row == 0 and col_labels:
             ax.set_title(col_labels[col], fontsize=FONT)
         if insets and insets[i] is not None:
-            inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
-            inset.imshow(np.asarray(insets[i]))
-            inset.set_xticks([])
-            inset.set_yticks([])
+            _inset(ax, np.asarray(insets[i]), panel=image.shape)
         if losses and isinstance(r, Result):
             f = r.final
             ax.set_xlabel(f"content {f['content']:.3g}  style {f['style']:.3g}\ntv {f['tv']:.3g}  "

@@ -50,6 +50,18 @@ def test_grid_takes_a_plain_image_beside_runs(tmp_path):
     assert (len(first.child_axes), len(second.child_axes)) == (0, 1)   # the one inset given
 
 
+def test_inset_box_keeps_the_paintings_aspect_and_a_tenth_of_the_panel():
+    # a portrait painting (h/w 1.25) in a 300x400 panel: w*h = 0.1*120000 and h = 1.25 w,
+    # so w = sqrt(9600) = 97.98 px (0.245 of 400) and h = 122.47 px (0.408 of 300)
+    x, y, width, height = figures.inset_box((500, 400, 3), (300, 400, 3))
+    assert (x, y) == (0.0, 0.0)
+    assert_allclose([width * 400, height * 300], [97.98, 122.47], rtol=1e-4)
+    assert_allclose(width * 400 * height * 300, 0.1 * 300 * 400, rtol=1e-9)
+    # a painting much taller than the panel is cut down to 45% of the panel's height
+    _, _, width, height = figures.inset_box((1000, 100, 3), (300, 400, 3))
+    assert_allclose([height, width * 400], [0.45, 13.5], rtol=1e-9)
+
+
 def test_image_row_wraps_long_titles_below_the_row_title():
     wide, narrow = np.zeros((30, 60, 3), np.uint8), np.zeros((30, 20, 3), np.uint8)
     long = "A Sunday Afternoon on the Island of La Grande Jatte"
