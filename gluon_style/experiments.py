@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import math
+import sys
 import time
 import warnings
 from concurrent.futures import Executor
@@ -152,10 +153,17 @@ def run(config: StyleConfig, *, cache: str | Path | None = None, progress: bool 
         saved = json.loads(meta.read_text())
         return Result(config, np.asarray(Image.open(png).convert("RGB")), saved["history"],
                       saved["seconds"], key, cached=True)
+    # one line before and after each computed run: a notebook's progress bars are widgets,
+    # so this is what make_figures.py's log shows of a run that takes an hour
+    levels = config.pyramid if isinstance(config.pyramid, (list, tuple)) else ()
+    print(f"run {key}: {config.size} px, {config.steps} {config.optimizer} steps"
+          f"{', after ' + str(list(levels)) + ' px' if levels else ''} ...",
+          file=sys.stderr, flush=True)
     tic = time.perf_counter()
     with interruptions() as stops:
         image, history = config.run(progress=progress)
     seconds = time.perf_counter() - tic
+    print(f"run {key}: done in {seconds:.0f} s", file=sys.stderr, flush=True)
     if stops:  # not the run its key names: keep it out of the cache
         warnings.warn(stops[0])
         raise KeyboardInterrupt

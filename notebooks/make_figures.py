@@ -6,7 +6,8 @@ into ``figures/`` (a plain notebook run writes into ``notebooks/out/`` and never
 
 Optimization runs come from the run cache (``~/.cache/gluon_style/runs``), so a re-run
 recomputes only the runs whose settings, inputs or code changed. The executed notebooks,
-with their outputs, go to ``notebooks/out/executed/``; each one's log to ``notebooks/out/logs``.
+with their outputs, go to ``notebooks/out/executed/``; each one's log, with a line as each
+computed run starts and ends, to ``notebooks/out/logs``.
 """
 from __future__ import annotations
 

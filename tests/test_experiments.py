@@ -56,10 +56,14 @@ def test_cache_key_follows_fine_style_and_mask_files(tmp_path):
     assert experiments.run_key(gs.StyleConfig(**{**BASE, "fine_style": str(fine)})) != key
 
 
-def test_second_sweep_comes_from_the_cache(tmp_path):
+def test_second_sweep_comes_from_the_cache(tmp_path, capsys):
     configs = [gs.StyleConfig(**{**BASE, "seed": s, "init": "noise"}) for s in (1, 2)]
     first = experiments.sweep(configs, cache=tmp_path, progress=False)
+    logged = capsys.readouterr().err.splitlines()   # a line before and after each computed run
     again = experiments.sweep(configs, cache=tmp_path, progress=False)
+    assert capsys.readouterr().err == ""             # nothing computed, nothing logged
+    assert [line.split(":")[0] for line in logged] == [f"run {r.key}" for r in first for _ in "ab"]
+    assert logged[0].endswith("48 px, 2 lbfgs steps ...") and "done in" in logged[1]
     assert [r.cached for r in first] == [False, False] and [r.cached for r in again] == [True, True]
     for a, b in zip(first, again):
         assert_array_equal(a.image, b.image)
