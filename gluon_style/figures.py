@@ -300,12 +300,14 @@ def loss_curves(histories, labels, *, terms=("content", "style", "tv", "total"),
     """One panel per loss term, one line per run, log scale; ``x`` is 'step' or 'seconds';
     ``best``: plot ``best_so_far`` of each history, with the y-axis saying so.
 
-    The legend sits below the panels, where it covers no curve.
+    The legend sits below the panels, where it covers no curve. A term that is 0 in every
+    record of every run (tv, with no TV weight) gets no panel: it would be an empty one.
     """
     import matplotlib.pyplot as plt
 
     if best:
         histories = [best_so_far(h) for h in histories]
+    terms = [t for t in terms if any(h[t] != 0 for history in histories for h in history)]
     # at least 7.5 in wide: one panel alone is read on a projector, and the legend's row fits
     fig, axes = plt.subplots(1, len(terms), figsize=(max(4.0 * len(terms), 7.5), 3.6),
                              squeeze=False)

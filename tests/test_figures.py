@@ -62,6 +62,14 @@ def test_inset_box_keeps_the_paintings_aspect_and_a_tenth_of_the_panel():
     assert_allclose([height, width * 400], [0.45, 13.5], rtol=1e-9)
 
 
+def test_loss_curves_leave_out_a_term_that_is_zero_throughout():
+    history = [{"step": i, "content": 2.0 / (i + 1), "style": 1.0, "tv": 0.0, "total": 3.0}
+               for i in range(3)]
+    fig = figures.loss_curves([history, history], ["a", "b"])
+    assert [ax.get_title() for ax in fig.axes] == ["content loss", "style loss", "total loss"]
+    assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.0, 1.0, 2.0 / 3])
+
+
 def test_image_row_wraps_long_titles_below_the_row_title():
     wide, narrow = np.zeros((30, 60, 3), np.uint8), np.zeros((30, 20, 3), np.uint8)
     long = "A Sunday Afternoon on the Island of La Grande Jatte"
