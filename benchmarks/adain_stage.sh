@@ -10,6 +10,7 @@
 # Data: johnson_data.sh's varied set without the unseen paintings, 128 px crops (the
 # paper: 256 px crops of MS-COCO and WikiArt, batch 8, 160k steps, one stage at lr 1e-4).
 # SIGTERM saves a checkpoint at the current step; run again to resume exactly.
+# RUN, LR, STYLE_WEIGHT, PIXEL_WEIGHT, INIT_FROM: another stage (adain_style_stage.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 source johnson_data.sh
@@ -21,7 +22,8 @@ CONTENT=$(tr , '\n' <<< "$VARIED" | grep -v -x -F -e klimt_the_kiss \
           -e matisse_woman_with_a_hat -e monet_water_lilies_1919 | paste -sd, -)
 mkdir -p "$RUN"
 exec "$PY" train_monitored.py "$RUN" --kind adain --styles "$STYLES" --unseen "$UNSEEN" \
-    --steps "${STEPS:-20000}" --every 500 --lr 1e-3 --warmup 50 --style-weight 0.01 \
-    --pixel-weight "${PIXEL_WEIGHT:-1}" \
+    --steps "${STEPS:-20000}" --every 500 --lr "${LR:-1e-3}" --warmup 50 \
+    --style-weight "${STYLE_WEIGHT:-0.01}" --pixel-weight "${PIXEL_WEIGHT:-1}" \
+    ${INIT_FROM:+--init-from "$INIT_FROM"} \
     --photos "tubingen,$MOTO" --content "$CONTENT" --flip --full-frame 0.25 \
     --average "${AVERAGE:-4}" >> "$RUN/progress.log" 2>&1

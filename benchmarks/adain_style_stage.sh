@@ -9,16 +9,5 @@
 # SIGTERM saves a checkpoint at the current step; run again to resume exactly.
 set -euo pipefail
 cd "$(dirname "$0")"
-source johnson_data.sh
-RUN=${RUN:-../data/models/adain_style}
-UNSEEN=klimt_the_kiss,matisse_woman_with_a_hat,monet_water_lilies_1919
-STYLES=$(tr , '\n' <<< "$PAINTINGS,vangogh_starry_night" | grep -v -x -F -e klimt_the_kiss \
-         -e matisse_woman_with_a_hat -e monet_water_lilies_1919 | paste -sd, -)
-CONTENT=$(tr , '\n' <<< "$VARIED" | grep -v -x -F -e klimt_the_kiss \
-          -e matisse_woman_with_a_hat -e monet_water_lilies_1919 | paste -sd, -)
-mkdir -p "$RUN"
-exec "$PY" train_monitored.py "$RUN" --kind adain --styles "$STYLES" --unseen "$UNSEEN" \
-    --steps "${STEPS:-20000}" --every 500 --lr 3e-4 --warmup 50 --style-weight 1 \
-    --pixel-weight "${PIXEL_WEIGHT:-1}" --init-from ../data/models/adain_reconstruct \
-    --photos "tubingen,$MOTO" --content "$CONTENT" --flip --full-frame 0.25 \
-    --average "${AVERAGE:-4}" >> "$RUN/progress.log" 2>&1
+RUN=${RUN:-../data/models/adain_style} LR=3e-4 STYLE_WEIGHT=1 \
+    INIT_FROM=../data/models/adain_reconstruct exec bash adain_stage.sh
