@@ -170,8 +170,9 @@ def inset_box(inset: tuple, panel: tuple, *, area: float = INSET_AREA) -> list[f
     painting gets as much room as a landscape one; no side over 45% of the panel's."""
     (h, w), (panel_h, panel_w) = inset[:2], panel[:2]
     width = (area * panel_h * panel_w * w / h) ** 0.5    # in the panel's pixels
-    scale = min(1.0, 0.45 * panel_w / width, 0.45 * panel_h / (width * h / w))
-    return [0.0, 0.0, scale * width / panel_w, scale * width * h / w / panel_h]
+    height = width * h / w
+    scale = min(1.0, 0.45 * panel_w / width, 0.45 * panel_h / height)
+    return [0.0, 0.0, scale * width / panel_w, scale * height / panel_h]
 
 
 def _inset(ax, image: np.ndarray, *, panel: tuple) -> None:

@@ -27,9 +27,9 @@ was 2.5% from the entry and its means up to 1.6 levels: oneDNN's AVX2 kernels ag
 AVX-512 ones of the recording machine. The run is not wrong there: its first gradients differ
 from MXNet's reference kernels (MXNET_MKLDNN_ENABLED=0) by up to 0.3% of each layer's largest,
 which flips the sign of about 100 small conv weights a layer, and Adam's first step moves each
-of those lr the other way (2 lr from where the other kernels put it). The reference kernels alone, 1 thread against 2, moved the
-third loss by 0.6% (CIN) and 0.5% (Johnson). A changed schedule is still caught: lr 5e-4 or
-2e-3 instead of 1e-3 moved the second loss 1.6-8x.
+of those lr the other way (2 lr from where the other kernels put it). The reference kernels
+alone, 1 thread against 2, moved the third loss by 0.6% (CIN) and 0.5% (Johnson). A changed
+schedule is still caught: lr 5e-4 or 2e-3 instead of 1e-3 moved the second loss 1.6-8x.
 
 The two L-BFGS entries (``lbfgs_noise_avg_normalized``, ``mean_cov_lbfgs``), when the
 package's own projected L-BFGS replaced scipy's L-BFGS-B (issue 22): a different line search,
